@@ -1,0 +1,466 @@
+/**
+ * Parsers of `tunnels/show` and `ipsec status[all]`, driven by the files in test/fixtures (see
+ * its README for where each came from). Each case checks two things: facts recomputed from the
+ * fixture text with deliberately naive line matching (so a parser bug is not mirrored by the
+ * test), and values read by eye from the file and written down here.
+ */
+import { readFileSync } from "fs";
+import { join } from "path";
+import { isNoTunnelsOutput, parseTunnelsShow } from "../../components/status/tunnelsShow";
+import { parseIpsecStatus } from "../../components/status/ipsecStatus";
+import type { IkeSaReport, TunnelReport } from "../../components/status/types";
+
+const fixture = (name: string): string => readFileSync(join(__dirname, "..", "fixtures", name), "utf8");
+const lines = (text: string): string[] => text.split("\n");
+
+// ---------------------------------------------------------------------------------------------
+// tunnels/show
+// ---------------------------------------------------------------------------------------------
+
+/** The text of each block, split at `Interface name:` lines. */
+function blocks(text: string): string[][] {
+    const out: string[][] = [];
+    for (const l of lines(text)) {
+        if (l.startsWith("Interface name:")) out.push([]);
+        if (out.length > 0) out[out.length - 1].push(l);
+    }
+    return out;
+}
+
+/** `  Key:   value` of one block, "None" as null, undefined when the field is absent. */
+function field(block: string[], key: string): string | null | undefined {
+    const l = block.find((x) => x.startsWith(`  ${key}:`));
+    if (l === undefined) return undefined;
+    const v = l.slice(key.length + 3).trim();
+    return v === "None" ? null : v;
+}
+
+const FIELD_OF: Array<[keyof TunnelReport, string]> = [
+    ["tunnelType", "Tunnel Type"],
+    ["localIp", "Local IP"],
+    ["remoteIp", "Remote IP"],
+    ["addressFamily", "Address Family"],
+    ["localCert", "Local cert"],
+    ["localName", "Local name"],
+    ["localKey", "Local key"],
+    ["remoteCert", "Remote cert"],
+    ["remoteName", "Remote name"],
+    ["caCert", "CA cert"],
+];
+
+const ALL_KEYS: Array<keyof TunnelReport> = [
+    "interface", "version", "state", "stateDetail", "tunnelType", "localIp", "remoteIp",
+    "addressFamily", "localCert", "localName", "localKey", "remoteCert", "remoteName", "caCert",
+    "ofport", "policies", "securityAssociations", "activeConnections",
+];
+
+interface TunnelCase {
+    file: string;
+    /** Values read from the fixture, per block, in order. */
+    expect: Array<Partial<TunnelReport>>;
+    check?: (reports: TunnelReport[], text: string) => void;
+}
+
+const uuidOf = (path: string | null): string | undefined => /([0-9a-f-]{36})-(cert|privkey)\.pem$/.exec(path ?? "")?.[1];
+
+const tunnelCases: TunnelCase[] = [
+    ...(["n1", "n2", "n3"] as const).map((node, i): TunnelCase => ({
+        file: `tunnels-show-3node-configured-${node}.txt`,
+        expect: [
+            // Order as printed; remote IPs read from the capture.
+            { state: "CONFIGURED", version: 1, localIp: `10.99.0.1${i + 1}`, policies: 4, securityAssociations: 0, activeConnections: 0, addressFamily: "IPv4", tunnelType: "geneve", remoteCert: null },
+            { state: "CONFIGURED", version: 1, localIp: `10.99.0.1${i + 1}`, policies: 4, securityAssociations: 0, activeConnections: 0 },
+        ],
+        check: (reports) => {
+            for (const r of reports) {
+                expect(r.remoteName).not.toBe(r.localName);
+                // OVN names a tunnel port after the first 6 characters of the peer chassis.
+                expect(r.interface).toBe(`ovn-${r.remoteName?.slice(0, 6)}-0`);
+                // ovs-pki names the files after the local system-id, which is the local name.
+                expect(uuidOf(r.localCert)).toBe(r.localName);
+                expect(uuidOf(r.localKey)).toBe(r.localName);
+                expect(r.caCert).toBe("/etc/ipsec.d/cacerts/cacert.pem");
+            }
+            expect(new Set(reports.map((r) => r.ofport))).toEqual(new Set([1, 2]));
+        },
+    })),
+    {
+        file: "tunnels-show-after-ike-acquire-sa-n1.txt",
+        expect: [
+            { interface: "ovn-8525d8-0", remoteIp: "10.99.0.13", policies: 4, securityAssociations: 0 },
+            { interface: "ovn-8ecc6b-0", remoteIp: "10.99.0.12", policies: 4, securityAssociations: 1, activeConnections: 0 },
+        ],
+    },
+    {
+        file: "tunnels-show-kube-ovn-docs-ovs-ovn-d7hdt.txt",
+        expect: [{
+            interface: "ovn-a4718e-0", version: 1, state: "CONFIGURED", stateDetail: null,
+            localIp: "172.18.0.2", remoteIp: "172.18.0.4", addressFamily: "IPv4",
+            localName: "8aebd9df-46ef-47b9-85e3-73e9a765296d", remoteName: "a4718e55-5b85-4f46-90e6-63527d080590",
+            ofport: 2, policies: 4, securityAssociations: 4, activeConnections: 0,
+        }],
+    },
+    {
+        file: "tunnels-show-kube-ovn-docs-ovs-ovn-fvbbj.txt",
+        expect: [{
+            interface: "ovn-8aebd9-0", localIp: "172.18.0.4", remoteIp: "172.18.0.2",
+            localName: "a4718e55-5b85-4f46-90e6-63527d080590", remoteName: "8aebd9df-46ef-47b9-85e3-73e9a765296d",
+            ofport: 1, policies: 4, securityAssociations: 4,
+        }],
+    },
+    {
+        file: "tunnels-show-invalid-removed-handmade.txt",
+        expect: [
+            { interface: "ovn-5a1c2e-0", version: 1, state: "INVALID", stateDetail: "'remote_ip' is not set", remoteIp: null, addressFamily: null, ofport: null, policies: 0 },
+            {
+                interface: "ovn-8ecc6b-0", version: 3, state: "INVALID", localKey: null, ofport: 1,
+                stateDetail: "must set 'private_key' as local private key when using CA-signed certificate or self-signed certificate to authenticate peers",
+            },
+            { interface: "ovn-8525d8-0", version: 2, state: "REMOVED", stateDetail: null, localIp: "%defaultroute", ofport: 2, policies: 2 },
+        ],
+    },
+    {
+        file: "tunnels-show-psk-handmade.txt",
+        expect: [{ interface: "gre-to-b", tunnelType: "gre", localName: null, remoteName: null, caCert: null, localCert: null, policies: 2 }],
+        check: (reports, text) => {
+            const psk = field(blocks(text)[0], "PSK");
+            expect(psk).toBe("fixture-psk-NOT-A-SECRET-7d3f");
+            expect(JSON.stringify(reports)).not.toContain(psk);
+        },
+    },
+    {
+        file: "tunnels-show-ovs-2.11-fields-handmade.txt",
+        expect: [
+            { interface: "ovn-a4718e-0", version: 1, localIp: null, addressFamily: null, remoteIp: "172.18.0.4", policies: 2, securityAssociations: 2 },
+            { interface: "ovn-3f9c01-0", version: 2, localIp: null, addressFamily: null, remoteIp: "172.18.0.3", ofport: 3, policies: 0 },
+        ],
+    },
+    {
+        file: "tunnels-show-no-version-handmade.txt",
+        expect: [{ interface: "ovn-8ecc6b-0", version: null, state: "CONFIGURED", remoteIp: "10.99.0.12", ofport: 1, policies: 1 }],
+    },
+    {
+        file: "tunnels-show-ipv6-handmade.txt",
+        expect: [{
+            interface: "ovn-8ecc6b-0", addressFamily: "IPv6", localIp: "fd00:10:99::11", remoteIp: "fd00:10:99::12",
+            policies: 4, securityAssociations: 2,
+        }],
+    },
+];
+
+describe("parseTunnelsShow on fixtures", () => {
+    describe.each(tunnelCases)("$file", ({ file, expect: expected, check }) => {
+        const text = fixture(file);
+        const reports = parseTunnelsShow(text);
+        const bs = blocks(text);
+
+        it("has one report per `Interface name:` header, named as in the header", () => {
+            expect(reports).toHaveLength(bs.length);
+            expect(reports).toHaveLength(expected.length);
+            reports.forEach((r, i) => expect(r.interface).toBe(bs[i][0].split(" ")[2]));
+        });
+
+        it("reads every field the block prints (None -> null) and nulls the absent ones", () => {
+            reports.forEach((r, i) => {
+                for (const [prop, key] of FIELD_OF) expect([prop, r[prop]]).toEqual([prop, field(bs[i], key) ?? null]);
+                const ofport = field(bs[i], "Ofport");
+                expect(r.ofport).toBe(ofport !== undefined && ofport !== null && /^\d+$/.test(ofport) ? Number(ofport) : null);
+            });
+        });
+
+        it("counts kernel policies (src lines) and SAs (sel lines) per block", () => {
+            reports.forEach((r, i) => {
+                expect(r.policies).toBe(bs[i].filter((l) => l.startsWith("  src ")).length);
+                expect(r.securityAssociations).toBe(bs[i].filter((l) => l.startsWith("  sel ")).length);
+            });
+        });
+
+        it("matches the values read from the file", () => {
+            expected.forEach((e, i) => expect(reports[i]).toMatchObject(e));
+        });
+
+        it("is plain JSON with every field set (null, never undefined)", () => {
+            for (const r of reports) {
+                expect(Object.keys(r).sort()).toEqual([...ALL_KEYS].sort());
+                for (const k of ALL_KEYS) expect(r[k]).not.toBeUndefined();
+            }
+            expect(JSON.parse(JSON.stringify(reports))).toEqual(reports);
+        });
+
+        if (check) it("satisfies the file-specific facts", () => check(reports, text));
+    });
+
+    it("3-node mesh: each node's peers are exactly the other two nodes", () => {
+        const nodes = ["n1", "n2", "n3"].map((n) => parseTunnelsShow(fixture(`tunnels-show-3node-configured-${n}.txt`)));
+        const localNames = nodes.map((rs) => {
+            expect(new Set(rs.map((r) => r.localName)).size).toBe(1);
+            return rs[0].localName;
+        });
+        expect(new Set(localNames).size).toBe(3);
+        nodes.forEach((rs, i) => {
+            const others = localNames.filter((_, j) => j !== i);
+            expect(rs.map((r) => r.remoteName).sort()).toEqual([...others].sort());
+        });
+    });
+
+    it("returns [] for `No tunnels configured with IPsec`", () => {
+        const text = fixture("tunnels-show-no-tunnels.txt");
+        expect(isNoTunnelsOutput(text)).toBe(true);
+        expect(parseTunnelsShow(text)).toEqual([]);
+        expect(parseTunnelsShow("\r\n  No tunnels configured with IPsec  \r\n\r\n")).toEqual([]);
+        expect(isNoTunnelsOutput(fixture("tunnels-show-3node-configured-n1.txt"))).toBe(false);
+    });
+});
+
+describe("parseTunnelsShow tolerance", () => {
+    const original = fixture("tunnels-show-3node-configured-n1.txt");
+    const parsed = parseTunnelsShow(original);
+
+    it("reads CRLF (and lone CR) line endings and trailing spaces the same", () => {
+        expect(parseTunnelsShow(original.replace(/\n/g, " \t\r\n"))).toEqual(parsed);
+        expect(parseTunnelsShow(original.replace(/\n/g, "\r"))).toEqual(parsed);
+    });
+
+    it("reads fields in any order and skips unknown fields and unknown sections", () => {
+        const shuffled = blocks(original)
+            .map((b) => {
+                const header = b[0];
+                const fields = b.filter((l) => /^ {2}[A-Za-z ]+:/.test(l) && b.indexOf(l) < b.indexOf("Kernel policies installed:"));
+                const rest = b.slice(b.indexOf("Kernel policies installed:"));
+                return [header, "  Future Field:   whatever: with colons", ...fields.reverse(), ...rest,
+                    "Some future section:", "  Tunnel Type: must-not-be-read-as-a-field", ""].join("\n");
+            })
+            .join("\n");
+        expect(parseTunnelsShow(shuffled)).toEqual(parsed);
+    });
+
+    it("does not let remote keys reach Object.prototype members", () => {
+        const text = "Interface name: x v1 (CONFIGURED)\n  constructor: a\n  __proto__: b\n  toString: c\nconstructor:\n  src 1\n";
+        const [r] = parseTunnelsShow(text);
+        expect(Object.keys(r).sort()).toEqual([...ALL_KEYS].sort());
+        expect(r.policies).toBe(0);
+        expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+    });
+
+    it("marks an unreadable state UNKNOWN and keeps the name", () => {
+        const [a, b, c] = parseTunnelsShow(
+            "Interface name: a v7 (SOMETHING NEW)\nInterface name: b v2\nInterface name: c v1 (INVALID)\n",
+        );
+        expect(a).toMatchObject({ interface: "a", version: 7, state: "UNKNOWN", stateDetail: null });
+        expect(b).toMatchObject({ interface: "b", version: 2, state: "UNKNOWN" });
+        expect(c).toMatchObject({ interface: "c", state: "INVALID", stateDetail: null });
+    });
+});
+
+describe("parseTunnelsShow rejects what is not tunnels/show output", () => {
+    it("throws on ovs-appctl's `cannot read pidfile`, quoting only the first line", () => {
+        const text = fixture("ovs-appctl-monitor-not-running.txt");
+        const [first, second] = lines(text);
+        expect(() => parseTunnelsShow(text)).toThrow(Error);
+        expect(() => parseTunnelsShow(text)).toThrow(first.slice(0, 60));
+        expect(() => parseTunnelsShow(text)).not.toThrow(second);
+    });
+
+    it.each(["", "   \n\t\r\n"])("throws on empty output %j", (text) => {
+        expect(() => parseTunnelsShow(text)).toThrow(/empty/);
+    });
+
+    it("truncates a long offending line to 200 characters and never echoes a PSK", () => {
+        const long = `garbage ${"x".repeat(100_000)}`;
+        let message = "";
+        try {
+            parseTunnelsShow(long);
+        } catch (e) {
+            message = (e as Error).message;
+        }
+        expect(message.length).toBeLessThan(300);
+        expect(() => parseTunnelsShow("  PSK:            hunter2\n")).toThrow(/redacted/);
+        expect(() => parseTunnelsShow("  PSK:            hunter2\n")).not.toThrow(/hunter2/);
+    });
+
+    it("throws when text precedes the first block header", () => {
+        const text = `some banner\n${fixture("tunnels-show-3node-configured-n1.txt")}`;
+        expect(() => parseTunnelsShow(text)).toThrow(/"some banner"/);
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// ipsec status / statusall
+// ---------------------------------------------------------------------------------------------
+
+interface StatusCase {
+    file: string;
+    ikeUp: number;
+    ikeConnecting: number;
+    routed: number;
+    ikeSas: IkeSaReport[];
+    /** `name{id} STATE MODE` of each CHILD SA under Security Associations, in order. */
+    childSas: string[];
+}
+
+const N1 = "25941846-9896-421b-a58f-1e030d5a1f5b";
+const N2 = "8ecc6bc4-06d7-4bd8-a6f3-035eb4c29d4c";
+const N3 = "8525d8a7-2f58-43a0-a3b4-43ae0287724e";
+const dn = (cn: string): string => `C=CN, O=kubeovn, OU=kube-ovn, CN=${cn}`;
+
+const statusCases: StatusCase[] = [
+    { file: "ipsec-status-routed-only.txt", ikeUp: 0, ikeConnecting: 0, routed: 4, ikeSas: [], childSas: [] },
+    { file: "ipsec-status-no-tunnels.txt", ikeUp: 0, ikeConnecting: 0, routed: 0, ikeSas: [], childSas: [] },
+    {
+        file: "ipsec-status-ike-established-initiator.txt", ikeUp: 1, ikeConnecting: 0, routed: 4, childSas: [],
+        ikeSas: [{ name: "ovn-8ecc6b-0-in-1", id: 1, state: "ESTABLISHED", localIp: "10.99.0.11", localId: N1, remoteIp: "10.99.0.12", remoteId: N2 }],
+    },
+    {
+        file: "ipsec-status-ike-established-responder.txt", ikeUp: 1, ikeConnecting: 0, routed: 4, childSas: [],
+        ikeSas: [{ name: "ovn-259418-0-in-1", id: 1, state: "ESTABLISHED", localIp: "10.99.0.12", localId: N2, remoteIp: "10.99.0.11", remoteId: N1 }],
+    },
+    {
+        file: "ipsec-status-child-installed-handmade.txt", ikeUp: 2, ikeConnecting: 0, routed: 4,
+        ikeSas: [
+            { name: "ovn-8ecc6b-0-in-1", id: 1, state: "ESTABLISHED", localIp: "10.99.0.11", localId: N1, remoteIp: "10.99.0.12", remoteId: N2 },
+            { name: "ovn-8525d8-0-out-1", id: 2, state: "ESTABLISHED", localIp: "10.99.0.11", localId: N1, remoteIp: "10.99.0.13", remoteId: N3 },
+        ],
+        childSas: [
+            "ovn-8ecc6b-0-out-1{7} INSTALLED TRANSPORT",
+            "ovn-8ecc6b-0-out-1{5} REKEYED TRANSPORT",
+            "ovn-8ecc6b-0-in-1{6} INSTALLED TRANSPORT",
+            "ovn-8525d8-0-out-1{8} INSTALLED TRANSPORT",
+            "ovn-8525d8-0-in-1{9} INSTALLED TRANSPORT",
+        ],
+    },
+    {
+        file: "ipsec-statusall-handmade.txt", ikeUp: 1, ikeConnecting: 1, routed: 4,
+        ikeSas: [
+            { name: "ovn-259418-0-in-1", id: 1, state: "ESTABLISHED", localIp: "10.99.0.12", localId: N2, remoteIp: "10.99.0.11", remoteId: N1 },
+            { name: "ovn-8525d8-0-out-1", id: 2, state: "CONNECTING", localIp: "10.99.0.12", localId: "%any", remoteIp: "10.99.0.13", remoteId: "%any" },
+        ],
+        childSas: ["ovn-259418-0-in-1{3} INSTALLED TRANSPORT", "ovn-259418-0-out-1{5} INSTALLED TRANSPORT"],
+    },
+    {
+        file: "ipsec-status-ipv6-dn-ids-handmade.txt", ikeUp: 1, ikeConnecting: 0, routed: 2,
+        ikeSas: [{
+            name: "ovn-8ecc6b-0-in-1", id: 3, state: "ESTABLISHED",
+            localIp: "fd00:10:99::11", localId: dn(N1), remoteIp: "fd00:10:99::12", remoteId: dn(N2),
+        }],
+        childSas: ["ovn-8ecc6b-0-in-1{4} INSTALLED TRANSPORT", "ovn-8ecc6b-0-out-1{5} INSTALLED TRANSPORT"],
+    },
+];
+
+describe("parseIpsecStatus on fixtures", () => {
+    describe.each(statusCases)("$file", (c) => {
+        const text = fixture(c.file);
+        const report = parseIpsecStatus(text);
+        const ls = lines(text);
+        const saHeader = ls.findIndex((l) => l.startsWith("Security Associations ("));
+        const routedHeader = ls.indexOf("Routed Connections:");
+
+        it("takes the IKE SA counts from the `Security Associations (N up, M connecting)` header", () => {
+            const m = /\((\d+) up, (\d+) connecting\)/.exec(ls[saHeader]);
+            expect([report.ikeUp, report.ikeConnecting]).toEqual([Number(m?.[1]), Number(m?.[2])]);
+            expect([report.ikeUp, report.ikeConnecting]).toEqual([c.ikeUp, c.ikeConnecting]);
+        });
+
+        it("counts routed entries and SAs like the text does", () => {
+            const routedEnd = saHeader;
+            const routed = routedHeader < 0 ? [] : ls.slice(routedHeader + 1, routedEnd);
+            expect(report.routed).toBe(routed.filter((l) => l.includes(", reqid ")).length);
+            const sas = ls.slice(saHeader + 1);
+            // Only IKE SA state lines print `<ip>[<id>]...<ip>[<id>]`.
+            expect(report.ikeSas).toHaveLength(sas.filter((l) => l.includes("]...")).length);
+            expect(report.childSas).toHaveLength(sas.filter((l) => l.includes(", reqid ")).length);
+            expect(report.routed).toBe(c.routed);
+        });
+
+        it("matches the SAs read from the file", () => {
+            expect(report.ikeSas).toEqual(c.ikeSas);
+            expect(report.childSas.map((s) => `${s.name}{${s.id}} ${s.state} ${s.mode}`)).toEqual(c.childSas);
+            expect(JSON.parse(JSON.stringify(report))).toEqual(report);
+        });
+    });
+
+    it("statusall: skips the daemon, Connections and SA detail lines", () => {
+        const report = parseIpsecStatus(fixture("ipsec-statusall-handmade.txt"));
+        const names = [...report.ikeSas.map((s) => s.name), ...report.childSas.map((s) => s.name)];
+        expect(names.every((n) => n.startsWith("ovn-"))).toBe(true);
+        expect(report.ikeSas.map((s) => s.state)).toEqual(["ESTABLISHED", "CONNECTING"]);
+    });
+
+    it("status and statusall of the same state agree on what they share", () => {
+        const text = fixture("ipsec-status-child-installed-handmade.txt");
+        const statusall = text.replace(
+            /^(\S+\{\d+\}): {2}INSTALLED, (.*)$/gm,
+            "$1:  INSTALLED, $2\n$1:  AES_GCM_16_256, 0 bytes_i, 0 bytes_o, rekeying in 40 minutes",
+        ).replace(/^(\S+\[\d+\]): ESTABLISHED (.*)$/gm, "$1: ESTABLISHED $2\n$1: IKEv2 SPIs: 0123456789abcdef_i* fedcba9876543210_r, public key reauthentication in 2 hours\n$1: IKE proposal: AES_GCM_16_256/PRF_HMAC_SHA2_256/MODP_2048");
+        expect(statusall).not.toBe(text);
+        expect(parseIpsecStatus(statusall)).toEqual(parseIpsecStatus(text));
+        expect(parseIpsecStatus(text.replace(/\n/g, "\r\n"))).toEqual(parseIpsecStatus(text));
+    });
+});
+
+describe("parseIpsecStatus line formats", () => {
+    const wrap = (sa: string): string => `Security Associations (1 up, 0 connecting):\n${sa}\n`;
+
+    it("reads names right-aligned in 12 columns (short connection names)", () => {
+        const r = parseIpsecStatus(wrap(
+            "        home[12]: ESTABLISHED 3 hours ago, 192.0.2.1[moon]...192.0.2.2[sun]\n" +
+            "        home{3}:  INSTALLED, TUNNEL, reqid 1, ESP in UDP SPIs: c1234567_i c7654321_o\n" +
+            "        home{3}:   10.1.0.0/16 === 10.2.0.0/16",
+        ));
+        expect(r.ikeSas).toEqual([{ name: "home", id: 12, state: "ESTABLISHED", localIp: "192.0.2.1", localId: "moon", remoteIp: "192.0.2.2", remoteId: "sun" }]);
+        expect(r.childSas).toEqual([{ name: "home", id: 3, state: "INSTALLED", mode: "TUNNEL" }]);
+    });
+
+    it("splits IDs that contain spaces, `=`, brackets and even `]...`", () => {
+        const [sa] = parseIpsecStatus(wrap(
+            "c[1]: ESTABLISHED 1 second ago, 2001:db8::1[C=US, O=a]...b [x], CN=y]...2001:db8::2[CN=z, O=q=r]",
+        )).ikeSas;
+        expect(sa).toMatchObject({ localIp: "2001:db8::1", localId: "C=US, O=a]...b [x], CN=y", remoteIp: "2001:db8::2", remoteId: "CN=z, O=q=r" });
+    });
+
+    it("keeps the SA with null endpoints when they cannot be read", () => {
+        const [sa] = parseIpsecStatus(wrap("c[1]: DELETING, something odd")).ikeSas;
+        expect(sa).toEqual({ name: "c", id: 1, state: "DELETING", localIp: null, localId: null, remoteIp: null, remoteId: null });
+    });
+
+    it("reads strongSwan < 5.3 CHILD SA lines (no reqid) and the < 4.5.3 bare SA header", () => {
+        const r = parseIpsecStatus(
+            "Routed Connections:\n  ovn-x-in-1{1}:  ROUTED, TRANSPORT\n  ovn-x-in-1{1}:   a === b\n" +
+            "Security Associations:\n  ovn-x-in-1[2]: ESTABLISHED 1 minute ago, 10.0.0.1[a]...10.0.0.2[b]\n" +
+            "  ovn-x-in-1{1}:  INSTALLED, TRANSPORT, ESP SPIs: c0000001_i c0000002_o\n" +
+            "  ovn-x-in-2[3]: CONNECTING, 10.0.0.1[a]...10.0.0.3[%any]\n",
+        );
+        expect(r).toMatchObject({ ikeUp: 1, ikeConnecting: 1, routed: 1 });
+        expect(r.childSas).toEqual([{ name: "ovn-x-in-1", id: 1, state: "INSTALLED", mode: "TRANSPORT" }]);
+    });
+
+    it("throws on empty output (charon not running) and on non-status text", () => {
+        expect(() => parseIpsecStatus("")).toThrow(/empty/);
+        const pidfile = fixture("ovs-appctl-monitor-not-running.txt");
+        expect(() => parseIpsecStatus(pidfile)).toThrow(/Security Associations/);
+        expect(() => parseIpsecStatus(pidfile)).not.toThrow(lines(pidfile)[1]);
+        expect(() => parseIpsecStatus(fixture("tunnels-show-3node-configured-n1.txt"))).toThrow(Error);
+    });
+});
+
+describe("hostile input stays linear", () => {
+    const n = 200_000;
+    const hostile = [
+        `x[1]: ESTABLISHED 1 second ago, a[${"]...".repeat(n)}`,
+        `x[1]: ESTABLISHED 1 second ago, a[${"]...a".repeat(n)}]`,
+        `x[1]: ESTABLISHED, ${"[".repeat(n)}]`,
+        `${"x".repeat(n)}{1}:  ${"A, ".repeat(n)}`,
+        `  ${"a:".repeat(n)}`,
+    ];
+
+    it.each(hostile.map((h, i) => [i, h]))("status line %i parses in well under a second", (_, line) => {
+        const t0 = Date.now();
+        parseIpsecStatus(`Security Associations (0 up, 0 connecting):\n${line}\n`);
+        expect(Date.now() - t0).toBeLessThan(1000);
+    });
+
+    it.each(hostile.map((h, i) => [i, h]))("tunnels/show line %i parses in well under a second", (_, line) => {
+        const t0 = Date.now();
+        parseTunnelsShow(`Interface name: ${line} v1 (${line})\n  Remote IP: ${line}\n${line}:\n`);
+        expect(Date.now() - t0).toBeLessThan(1000);
+    });
+});
