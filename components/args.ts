@@ -1,0 +1,125 @@
+/**
+ * The public shape of the component: what users pass in and what they get out.
+ * Arguments are plain values (not Pulumi Inputs) on purpose: every one of them is validated
+ * before a single resource is registered, and shell-bound values must be known to do that.
+ */
+import type { NodeStatusReport, StatusSummary } from "./status/nodeStatus";
+
+/** A Kubernetes node and the OVS system-id of its ovs-ovn pod (= OVN chassis name). */
+export interface NodeSpec {
+    /** Kubernetes node name (DNS-1123 subdomain). */
+    name: string;
+    /** `ovs-vsctl get Open_vSwitch . external_ids:system-id` on that node; the certificate CN. */
+    systemId: string;
+}
+
+/** Reach the pods through `kubectl exec`, as Kube-OVN's own script does. */
+export interface KubectlAccess {
+    kind: "kubectl";
+    /** kubeconfig file; default: kubectl's own default ($KUBECONFIG, ~/.kube/config). */
+    kubeconfig?: string;
+    /** kubeconfig context; default: the current context. */
+    context?: string;
+    /** Namespace of Kube-OVN's pods; also where the Secrets go. Default `kube-system`. */
+    namespace?: string;
+    /** kubectl binary; default `kubectl` from PATH. */
+    kubectl?: string;
+    /** Label selector of the OVS pods (DaemonSet ovs-ovn). Default `app=ovs`. */
+    ovsPodSelector?: string;
+    /** Container of the OVS pods. Default `openvswitch`. */
+    ovsContainer?: string;
+    /** Label selector of the OVN NB leader pod. Default `ovn-nb-leader=true`. */
+    centralPodSelector?: string;
+    /** Container of the ovn-central pods. Default `ovn-central`. */
+    centralContainer?: string;
+}
+
+/**
+ * Reach the pods through any command: `prefix` (with `{target}` replaced by the target) followed by
+ * `sh -c <script>`, or `sh -s` with the script on stdin. Drives ssh, docker exec, nsenter or the lab.
+ */
+export interface CommandAccess {
+    kind: "command";
+    /** argv prefix; `{target}` may appear inside any element and is replaced textually. */
+    prefix: string[];
+    targets: {
+        /** Target of the pod that runs `ovn-nbctl` against the NB leader. */
+        central: string;
+        /** Node name -> target of that node's OVS pod. */
+        nodes: Record<string, string>;
+    };
+    /**
+     * `argv` (default): `prefix + ["sh", "-c", script]`, data on stdin.
+     * `stdin`: `prefix + ["sh", "-s"]`, script and data on stdin: for transports that join argv
+     * into one remote shell line (ssh).
+     */
+    scriptVia?: "argv" | "stdin";
+    /**
+     * The Kube-OVN version of the cluster, when known. A command transport cannot ask the
+     * Kubernetes API, so this is the only way to apply the v1.13+ guard to it.
+     */
+    kubeOvnVersion?: string;
+}
+
+export type Access = KubectlAccess | CommandAccess;
+
+export type KeyAlgorithm = "RSA2048" | "RSA3072" | "RSA4096" | "ECDSA-P256" | "ECDSA-P384";
+
+export interface CertificateOptions {
+    /**
+     * Node key algorithm. Default RSA2048 (what ovs-pki makes). The ECDSA values are refused:
+     * ovs-monitor-ipsec declares node keys to strongSwan as RSA, so an ECDSA key never loads.
+     */
+    algorithm?: KeyAlgorithm;
+    /** Subject O of node certificates. Default `kube-ovn`. Needed: a CN-only subject is rejected. */
+    organization?: string;
+    /** Default 8760 (1 year). */
+    validityHours?: number;
+    /** A `pulumi up` this close to expiry renews the certificate. Default 720 (30 days). */
+    earlyRenewalHours?: number;
+}
+
+export interface CaOptions {
+    /** Default 87600 (10 years). */
+    validityHours?: number;
+    /** Default `kube-ovn-ipsec CA`. */
+    commonName?: string;
+    /** Default: the certificate organization. */
+    organization?: string;
+    /** CA key algorithm. Default RSA2048; ECDSA-P256/P384 work (verified: IKE authenticates). */
+    algorithm?: KeyAlgorithm;
+}
+
+/**
+ * `none`: do not wait; `configured`: every tunnel CONFIGURED by ovs-monitor-ipsec (or, when
+ * disabled, no IPsec tunnel left); `established`: also an IKE SA and installed CHILD SAs per peer.
+ */
+export type WaitFor = "none" | "configured" | "established";
+
+export interface KubeOvnIpsecArgs {
+    nodes: NodeSpec[];
+    /** false = `nb_global ipsec=false`; certificates, files and services stay. Default true. */
+    enabled?: boolean;
+    /** Default `{ kind: "kubectl" }`. */
+    access?: Access;
+    certificate?: CertificateOptions;
+    ca?: CaOptions;
+    /** Default `configured`. */
+    waitFor?: WaitFor;
+    /** How long to wait for `waitFor`. Default 120. */
+    timeoutSeconds?: number;
+    /** Nodes worked on at once. Default 10. */
+    parallelism?: number;
+    /** Kill a single remote command after this long. Default 60. */
+    execTimeoutSeconds?: number;
+    /** Retries of a transient failure (transport error, OVSDB not answering). Default 2. */
+    retries?: number;
+    /** Publish the CA and node certificates as Kubernetes Secrets. Default true. */
+    publishSecrets?: boolean;
+}
+
+/** Per node and per peer, as last observed (on `pulumi up` and `pulumi refresh`). */
+export interface IpsecStatus {
+    nodes: NodeStatusReport[];
+    summary: StatusSummary;
+}

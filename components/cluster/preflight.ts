@@ -1,0 +1,21 @@
+/** The read-only cluster checks as a resource every node resource depends on. */
+import * as pulumi from "@pulumi/pulumi";
+import type { NodeSpec } from "../args";
+import { ExecPolicy, ResolvedAccess } from "../transport/access";
+import { preflightProvider } from "./preflightProvider";
+
+export interface PreflightArgs {
+    access: ResolvedAccess;
+    exec: ExecPolicy;
+    nodes: NodeSpec[];
+    generation: pulumi.Input<string>;
+}
+
+export class Preflight extends pulumi.dynamic.Resource {
+    declare readonly kubeOvnVersion: pulumi.Output<string | null>;
+    declare readonly nbIpsecBefore: pulumi.Output<boolean | null>;
+
+    constructor(name: string, args: PreflightArgs, opts?: pulumi.CustomResourceOptions) {
+        super(preflightProvider, name, { ...args, kubeOvnVersion: undefined, nbIpsecBefore: undefined }, opts, "kube-ovn-ipsec", "Preflight");
+    }
+}

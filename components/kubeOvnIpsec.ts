@@ -1,0 +1,169 @@
+/**
+ * KubeOvnIpsec: Kube-OVN's manual `ipsec.sh init|start|stop|status`, as one component.
+ *
+ *   CA key + cert ─┬─> per node: key -> CSR -> cert ─┬─> Secret (kubernetes.io/tls)
+ *                  └─> CA Secret                    └─> NodeIpsec (files, other_config, services)
+ *   Preflight (read-only cluster checks) ──> every NodeIpsec ──> IpsecSwitch (nb_global ipsec)
+ *                                                            ──> IpsecStatus (wait + outputs)
+ *
+ * Arguments are validated before anything is registered.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { X509Certificate, createHash } from "crypto";
+import type { IpsecStatus, KubeOvnIpsecArgs, NodeSpec } from "./args";
+import { IpsecSwitch } from "./cluster/ipsecSwitch";
+import { Preflight } from "./cluster/preflight";
+import { createCaSecret, createNodeSecret, nodeSecretName } from "./kubernetes/secrets";
+import { NodeIpsec } from "./node/nodeIpsec";
+import type { NodeLiveState } from "./node/nodeIpsecProvider";
+import { createCa, createNodeCertificate } from "./pki/certificates";
+import { IpsecStatusResource } from "./status/ipsecStatusResource";
+import { ResolvedAccess } from "./transport/access";
+import { Settings, validateArgs } from "./validation";
+
+export const COMPONENT_TYPE = "kube-ovn-ipsec:index:KubeOvnIpsec";
+
+/** What was installed on a node (no key material). */
+export interface NodeInstallation {
+    name: string;
+    systemId: string;
+    secretName: string | null;
+    certificatePath: string;
+    privateKeyPath: string;
+    caCertPath: string;
+    /** Hex serial of the installed certificate (null if it cannot be parsed). */
+    certificateSerial: string | null;
+    /** RFC 3339 end of validity, from the tls provider. */
+    certificateNotAfter: string;
+    startedMonitor: boolean;
+    startedIkeDaemon: boolean;
+    live: NodeLiveState;
+}
+
+/** A node only needs its own target in its state: keeps state O(N), not O(N^2). */
+export function accessForNode(access: ResolvedAccess, node: string): ResolvedAccess {
+    if (access.kind === "kubectl") return access;
+    return { ...access, targets: { central: access.targets.central, nodes: { [node]: access.targets.nodes[node] } } };
+}
+
+/** Only the nodes listed, in the listed order (status and preflight need all of them). */
+export function accessForNodes(access: ResolvedAccess, nodes: readonly NodeSpec[]): ResolvedAccess {
+    if (access.kind === "kubectl") return access;
+    const targets: Record<string, string> = {};
+    for (const n of nodes) targets[n.name] = access.targets.nodes[n.name];
+    return { ...access, targets: { central: access.targets.central, nodes: targets } };
+}
+
+function serialOf(pem: string): string | null {
+    try {
+        return new X509Certificate(pem).serialNumber;
+    } catch {
+        return null;
+    }
+}
+
+function digest(value: unknown): string {
+    return createHash("sha256").update(JSON.stringify(value)).digest("hex");
+}
+
+export class KubeOvnIpsec extends pulumi.ComponentResource {
+    /** The CA certificate (public); the CA key stays in Pulumi state, encrypted. */
+    public readonly caCertPem: pulumi.Output<string>;
+    /** nb_global ipsec as last applied or refreshed. */
+    public readonly enabled: pulumi.Output<boolean>;
+    /** Per node and per peer, as last observed. */
+    public readonly status: pulumi.Output<IpsecStatus>;
+    public readonly nodes: pulumi.Output<NodeInstallation[]>;
+    /** The validated arguments with defaults applied. */
+    public readonly settings: Settings;
+
+    constructor(name: string, args: KubeOvnIpsecArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Throws before super(): an invalid argument registers nothing at all.
+        const settings = validateArgs(args);
+        super(COMPONENT_TYPE, name, {}, opts);
+        this.settings = settings;
+        const child: pulumi.CustomResourceOptions = { parent: this };
+        const { access, exec, parallelism } = settings;
+
+        const ca = createCa(name, settings.ca, child);
+        const caCertPem = ca.cert.certPem;
+
+        // Secrets go to the cluster kubectl reaches, unless a provider was given explicitly.
+        let k8sOpts: pulumi.CustomResourceOptions = child;
+        if (settings.publishSecrets && access.kind === "kubectl" && (access.kubeconfig || access.context) && !opts?.providers) {
+            const provider = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: access.kubeconfig ?? undefined, context: access.context ?? undefined }, child);
+            k8sOpts = { parent: this, provider };
+        }
+        if (settings.publishSecrets) createCaSecret(name, settings.secretNamespace, caCertPem, k8sOpts);
+
+        const certs = settings.nodes.map((node) => ({ node, pki: createNodeCertificate(`${name}-${node.name}`, node, settings.certificate, ca, child) }));
+        if (settings.publishSecrets) {
+            for (const { node, pki } of certs) {
+                createNodeSecret(`${name}-${node.name}`, settings.secretNamespace, node, { cert: pki.cert.certPem, key: pki.privateKeyPem, ca: caCertPem }, k8sOpts);
+            }
+        }
+
+        // Everything the run will apply, as one digest: the preflight runs again when it changes.
+        const generation = pulumi
+            .all([caCertPem, pulumi.all(certs.map((c) => c.pki.cert.certPem))])
+            .apply(([caPem, pems]) => digest({ enabled: settings.enabled, nodes: settings.nodes, access, exec, ca: digest(caPem), certs: pems.map((p) => digest(p)) }));
+        const preflight = new Preflight(`${name}-preflight`, { access: accessForNodes(access, settings.nodes), exec, nodes: settings.nodes, generation }, child);
+
+        const nodeResources = certs.map(
+            ({ node, pki }) =>
+                new NodeIpsec(
+                    `${name}-${node.name}`,
+                    { node: node.name, systemId: node.systemId, access: accessForNode(access, node.name), exec, parallelism, caCertPem, certPem: pki.cert.certPem, privateKeyPem: pki.privateKeyPem },
+                    { parent: this, dependsOn: [preflight] },
+                ),
+        );
+
+        const ipsecSwitch = new IpsecSwitch(`${name}-switch`, { enabled: settings.enabled, access: accessForNodes(access, []), exec }, { parent: this, dependsOn: nodeResources });
+
+        const statusGeneration = pulumi
+            .all([ipsecSwitch.enabled, pulumi.all(nodeResources.map((n) => n.certSha256))])
+            .apply(([on, shas]) => digest({ on, shas }));
+        const status = new IpsecStatusResource(
+            `${name}-status`,
+            {
+                access: accessForNodes(access, settings.nodes),
+                exec,
+                parallelism,
+                nodes: settings.nodes,
+                enabled: settings.enabled,
+                waitFor: settings.waitFor,
+                timeoutSeconds: settings.timeoutSeconds,
+                generation: statusGeneration,
+            },
+            { parent: this, dependsOn: [ipsecSwitch, ...nodeResources] },
+        );
+
+        this.caCertPem = caCertPem;
+        this.enabled = ipsecSwitch.enabled;
+        this.status = pulumi.all([status.reports, status.summary]).apply(([nodes, summary]) => ({ nodes, summary }));
+        this.nodes = pulumi.all(
+            certs.map(({ node, pki }, i) => {
+                const r = nodeResources[i];
+                return pulumi
+                    .all([pki.cert.certPem, pki.cert.validityEndTime, r.certificatePath, r.privateKeyPath, r.caCertPath, r.startedMonitor, r.startedIkeDaemon, r.live])
+                    .apply(([pem, notAfter, certificatePath, privateKeyPath, caCertPath, startedMonitor, startedIkeDaemon, live]): NodeInstallation => {
+                        return {
+                            name: node.name,
+                            systemId: node.systemId,
+                            secretName: settings.publishSecrets ? nodeSecretName(node.name) : null,
+                            certificatePath,
+                            privateKeyPath,
+                            caCertPath,
+                            certificateSerial: serialOf(pem),
+                            certificateNotAfter: notAfter,
+                            startedMonitor,
+                            startedIkeDaemon,
+                            live,
+                        };
+                    });
+            }),
+        );
+        this.registerOutputs({ caCertPem: this.caCertPem, enabled: this.enabled, status: this.status, nodes: this.nodes });
+    }
+}

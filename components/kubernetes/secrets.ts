@@ -1,0 +1,57 @@
+/**
+ * The certificates as Kubernetes Secrets in Kube-OVN's namespace: the CA certificate (never its
+ * key) and one `kubernetes.io/tls` Secret per node. Labelled as ours so that they can be found
+ * (`kubectl get secret -l app.kubernetes.io/managed-by=kube-ovn-ipsec`).
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import type { NodeSpec } from "../args";
+
+export const MANAGED_BY = { "app.kubernetes.io/managed-by": "kube-ovn-ipsec" };
+export const CA_SECRET_NAME = "kube-ovn-ipsec-ca";
+
+/** `kube-ovn-ipsec-<node>`, shortened with a digest when the node name is very long. */
+export function nodeSecretName(node: string): string {
+    const name = `kube-ovn-ipsec-${node}`;
+    if (name.length <= 253) return name;
+    const digest = createHash("sha256").update(node).digest("hex").slice(0, 10);
+    return `${name.slice(0, 242).replace(/[.-]+$/, "")}-${digest}`;
+}
+
+export function createCaSecret(name: string, namespace: string, caCertPem: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(
+        `${name}-ca-secret`,
+        {
+            metadata: { name: CA_SECRET_NAME, namespace, labels: { ...MANAGED_BY, "app.kubernetes.io/component": "ca" } },
+            type: "Opaque",
+            stringData: { "ca.crt": caCertPem },
+        },
+        opts,
+    );
+}
+
+export function createNodeSecret(
+    name: string,
+    namespace: string,
+    node: NodeSpec,
+    pems: { cert: pulumi.Input<string>; key: pulumi.Input<string>; ca: pulumi.Input<string> },
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Secret {
+    return new k8s.core.v1.Secret(
+        `${name}-secret`,
+        {
+            metadata: {
+                name: nodeSecretName(node.name),
+                namespace,
+                labels: { ...MANAGED_BY, "app.kubernetes.io/component": "node-certificate" },
+                // Label values are limited to 63 characters; node names are not.
+                annotations: { "kube-ovn-ipsec.io/node": node.name, "kube-ovn-ipsec.io/system-id": node.systemId },
+            },
+            type: "kubernetes.io/tls",
+            // The whole map is secret: it holds tls.key.
+            stringData: pulumi.secret(pulumi.all([pems.cert, pems.key, pems.ca]).apply(([cert, key, ca]) => ({ "tls.crt": cert, "tls.key": key, "ca.crt": ca }))),
+        },
+        opts,
+    );
+}

@@ -1,0 +1,42 @@
+/**
+ * Where a node's certificate, key and CA certificate live in its OVS pod. File names carry a
+ * fingerprint of the certificate: a rotation changes the paths in other_config, which is what
+ * makes ovs-monitor-ipsec (and through it strongSwan) load the new files without a restart.
+ * The `kube-ovn-ipsec-` prefix marks files as ours: only those are ever removed.
+ */
+import { createHash } from "crypto";
+
+export const IPSEC_DIR = "/etc/ipsec.d";
+export const FILE_PREFIX = "kube-ovn-ipsec-";
+
+export interface NodeFilePaths {
+    certificate: string;
+    privateKey: string;
+    caCert: string;
+}
+
+/** sha256 of a PEM's text (hex): the pod computes the same with sha256sum to check arrival. */
+export function sha256Hex(text: string): string {
+    return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/** A short, stable tag for file names: the first 16 hex digits of sha256. */
+export function fingerprint(pem: string): string {
+    return sha256Hex(pem).slice(0, 16);
+}
+
+export function nodeFilePaths(systemId: string, certPem: string, caCertPem: string): NodeFilePaths {
+    const tag = fingerprint(certPem);
+    return {
+        certificate: `${IPSEC_DIR}/certs/${FILE_PREFIX}${systemId}-${tag}.pem`,
+        privateKey: `${IPSEC_DIR}/private/${FILE_PREFIX}${systemId}-${tag}.pem`,
+        caCert: `${IPSEC_DIR}/cacerts/${FILE_PREFIX}ca-${fingerprint(caCertPem)}.pem`,
+    };
+}
+
+/** Every file of ours, any version: the glob the scripts clean up with. */
+export const OUR_FILE_GLOBS = [
+    `${IPSEC_DIR}/certs/${FILE_PREFIX}*.pem`,
+    `${IPSEC_DIR}/private/${FILE_PREFIX}*.pem`,
+    `${IPSEC_DIR}/cacerts/${FILE_PREFIX}ca-*.pem`,
+];

@@ -1,0 +1,90 @@
+/**
+ * The stack program: stack config -> KubeOvnIpsec -> stack outputs. Kept apart from index.ts
+ * so tests and benchmarks can run it with any config under Pulumi's mocks.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import {
+    Access,
+    CaOptions,
+    CertificateOptions,
+    KubeOvnIpsec,
+    KubeOvnIpsecArgs,
+    NodeSpec,
+    WaitFor,
+    discoverNodes,
+} from "../components";
+
+/** Config keys read from the `kube-ovn-ipsec` namespace (see docs/CONFIG.md). */
+export interface StackConfig {
+    enabled?: boolean;
+    access?: Access;
+    nodes?: NodeSpec[];
+    certificate?: CertificateOptions;
+    ca?: CaOptions;
+    waitFor?: WaitFor;
+    timeoutSeconds?: number;
+    parallelism?: number;
+    execTimeoutSeconds?: number;
+    retries?: number;
+    publishSecrets?: boolean;
+}
+
+export function readStackConfig(config: pulumi.Config): StackConfig {
+    return {
+        enabled: config.getBoolean("enabled"),
+        access: config.getObject<Access>("access"),
+        nodes: config.getObject<NodeSpec[]>("nodes"),
+        certificate: config.getObject<CertificateOptions>("certificate"),
+        ca: config.getObject<CaOptions>("ca"),
+        waitFor: config.get("waitFor") as WaitFor | undefined,
+        timeoutSeconds: config.getNumber("timeoutSeconds"),
+        parallelism: config.getNumber("parallelism"),
+        execTimeoutSeconds: config.getNumber("execTimeoutSeconds"),
+        retries: config.getNumber("retries"),
+        publishSecrets: config.getBoolean("publishSecrets"),
+    };
+}
+
+/** One row per tunnel, for `pulumi stack output tunnels`. */
+export interface TunnelRow {
+    node: string;
+    peer: string | null;
+    interface: string;
+    state: string;
+    localIp: string | null;
+    remoteIp: string | null;
+    remoteName: string | null;
+    ikeEstablished: boolean;
+    established: boolean;
+}
+
+export async function runStack(cfg: StackConfig): Promise<Record<string, pulumi.Output<unknown>>> {
+    // Without a node list, ask the cluster (read-only) which nodes run OVS and their system-ids.
+    const nodes = cfg.nodes ?? (await discoverNodes(cfg.access, { execTimeoutSeconds: cfg.execTimeoutSeconds, retries: cfg.retries, parallelism: cfg.parallelism }));
+    const args: KubeOvnIpsecArgs = { ...cfg, nodes };
+    const ipsec = new KubeOvnIpsec("kube-ovn-ipsec", args);
+    return {
+        enabled: ipsec.enabled,
+        caCertPem: ipsec.caCertPem,
+        nodes: ipsec.nodes,
+        tunnels: ipsec.status.apply((s) =>
+            s.nodes.flatMap((n) =>
+                n.tunnels.map(
+                    (t): TunnelRow => ({
+                        node: n.node,
+                        peer: t.peerNode,
+                        interface: t.interface,
+                        state: t.state,
+                        localIp: t.localIp,
+                        remoteIp: t.remoteIp,
+                        remoteName: t.remoteName,
+                        ikeEstablished: t.ikeEstablished,
+                        established: t.established,
+                    }),
+                ),
+            ),
+        ),
+        status: ipsec.status,
+        summary: ipsec.status.apply((s) => s.summary),
+    };
+}
