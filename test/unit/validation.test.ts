@@ -1,0 +1,134 @@
+/**
+ * Every validation rule, one row each: the error names the argument and says what is wrong,
+ * and the component registers nothing at all when it throws.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { KubeOvnIpsec, KubeOvnIpsecArgs, ValidationError, validateArgs } from "../../components";
+import { captureGraph } from "../support/graph";
+
+const node = (name: string, systemId: string) => ({ name, systemId });
+const base: KubeOvnIpsecArgs = { nodes: [node("worker-1", "0c4f4b1e-1111-4222-8333-000000000001"), node("worker-2", "0c4f4b1e-1111-4222-8333-000000000002")] };
+const cmd = (extra: Record<string, unknown> = {}) => ({
+    kind: "command" as const,
+    prefix: ["nsenter", "--net=/run/netns/{target}", "--"],
+    targets: { central: "ovn-central", nodes: { "worker-1": "w1", "worker-2": "w2" } },
+    ...extra,
+});
+
+// [case, args, expected fragment of the message (argument path and rule)]
+const cases: Array<[string, unknown, RegExp]> = [
+    ["args not an object", null, /args null: must be an object/],
+    ["nodes missing", { ...base, nodes: undefined }, /nodes undefined: must be a list/],
+    ["empty node list", { ...base, nodes: [] }, /nodes \[\]: must name at least one node/],
+    ["node not an object", { ...base, nodes: ["worker-1"] }, /nodes\[0\] "worker-1": must be \{ name, systemId \}/],
+    ["upper-case node name", { ...base, nodes: [node("Worker", "a1")] }, /nodes\[0\]\.name "Worker": must be a Kubernetes node name/],
+    ["node name with a space", { ...base, nodes: [node("a b", "a1")] }, /nodes\[0\]\.name "a b"/],
+    ["node name too long", { ...base, nodes: [node("a".repeat(254), "a1")] }, /nodes\[0\]\.name "a{30,}\.\.\.: must be a Kubernetes node name/],
+    ["duplicate node name", { ...base, nodes: [node("w", "a1"), node("w", "a2")] }, /nodes\[1\]\.name "w": duplicate of nodes\[0\]/],
+    ["duplicate system-id", { ...base, nodes: [node("w1", "a1"), node("w2", "a1")] }, /nodes\[1\]\.systemId "a1": duplicate of nodes\[0\]/],
+    ["empty system-id", { ...base, nodes: [node("w1", "")] }, /nodes\[0\]\.systemId "": must be an OVS system-id/],
+    ["system-id with a slash", { ...base, nodes: [node("w1", "../etc")] }, /nodes\[0\]\.systemId "\.\.\/etc"/],
+    ["system-id too long", { ...base, nodes: [node("w1", "a".repeat(65))] }, /nodes\[0\]\.systemId/],
+    ["unknown argument", { ...base, enable: true }, /enable true: is not an argument of KubeOvnIpsec/],
+    ["enabled not boolean", { ...base, enabled: "yes" }, /enabled "yes": must be true or false/],
+    ["unknown access kind", { ...base, access: { kind: "ssh" } }, /access\.kind "ssh": must be "kubectl" or "command"/],
+    ["unknown kubectl option", { ...base, access: { kind: "kubectl", namespce: "x" } }, /access\.namespce "x": is not a kubectl access option/],
+    ["bad namespace", { ...base, access: { kind: "kubectl", namespace: "Kube_System" } }, /access\.namespace "Kube_System": must be a Kubernetes namespace/],
+    ["missing kubeconfig file", { ...base, access: { kind: "kubectl", kubeconfig: "/nonexistent/kubeconfig" } }, /access\.kubeconfig "\/nonexistent\/kubeconfig": does not exist/],
+    ["kubeconfig is a directory", { ...base, access: { kind: "kubectl", kubeconfig: os.tmpdir() } }, /access\.kubeconfig .*: is not a file/],
+    ["context starting with a dash", { ...base, access: { kind: "kubectl", context: "--insecure" } }, /access\.context "--insecure": must be a kubeconfig context name/],
+    ["kubectl path with a newline", { ...base, access: { kind: "kubectl", kubectl: "kubectl\nrm" } }, /access\.kubectl "kubectl\\nrm": must be a non-empty path/],
+    ["kubectl starting with a dash", { ...base, access: { kind: "kubectl", kubectl: "-x" } }, /access\.kubectl "-x": must not start with '-'/],
+    ["bad pod selector", { ...base, access: { kind: "kubectl", ovsPodSelector: "app" } }, /access\.ovsPodSelector "app": must be one label requirement/],
+    ["bad container", { ...base, access: { kind: "kubectl", ovsContainer: "Open vSwitch" } }, /access\.ovsContainer "Open vSwitch"/],
+    ["command prefix missing", { ...base, access: cmd({ prefix: [] }) }, /access\.prefix \[\]: must be a non-empty argv list/],
+    ["command prefix without placeholder", { ...base, access: cmd({ prefix: ["ssh", "host"] }) }, /access\.prefix .*must contain the placeholder \{target\}/],
+    ["command prefix with NUL", { ...base, access: cmd({ prefix: ["ssh", "a\u0000b", "{target}"] }) }, /access\.prefix\[1\] "a\\u0000b": must be a non-empty string without NUL/],
+    ["unknown command option", { ...base, access: cmd({ shell: "bash" }) }, /access\.shell "bash": is not a command access option/],
+    ["targets missing", { ...base, access: cmd({ targets: undefined }) }, /access\.targets undefined: must be \{ central, nodes/],
+    ["node without a target", { ...base, access: cmd({ targets: { central: "c", nodes: { "worker-1": "w1" } } }) }, /access\.targets\.nodes "worker-2": has no target for this node/],
+    ["target starting with a dash", { ...base, access: cmd({ targets: { central: "-oProxyCommand=x", nodes: { "worker-1": "w1", "worker-2": "w2" } } }) }, /access\.targets\.central "-oProxyCommand=x": must be a target/],
+    ["target with shell metacharacters", { ...base, access: cmd({ targets: { central: "c", nodes: { "worker-1": "w1;reboot", "worker-2": "w2" } } }) }, /access\.targets\.nodes\.worker-1 "w1;reboot": must be a target/],
+    ["bad scriptVia", { ...base, access: cmd({ scriptVia: "file" }) }, /access\.scriptVia "file": must be one of argv, stdin/],
+    ["Kube-OVN v1.13 hint", { ...base, access: cmd({ kubeOvnVersion: "v1.13.2" }) }, /access\.kubeOvnVersion "v1\.13\.2": Kube-OVN v1\.13\.2 has built-in IPsec/],
+    ["Kube-OVN too old", { ...base, access: cmd({ kubeOvnVersion: "v1.11.3" }) }, /access\.kubeOvnVersion "v1\.11\.3": Kube-OVN v1\.11\.3 predates IPsec support/],
+    ["unreadable version", { ...base, access: cmd({ kubeOvnVersion: "latest" }) }, /access\.kubeOvnVersion "latest": must be a version like/],
+    ["ECDSA node keys", { ...base, certificate: { algorithm: "ECDSA-P256" } }, /certificate\.algorithm "ECDSA-P256": node keys must be RSA/],
+    ["unknown key algorithm", { ...base, certificate: { algorithm: "DSA" } }, /certificate\.algorithm "DSA": must be one of RSA2048/],
+    ["organization with a comma", { ...base, certificate: { organization: "Acme, Inc" } }, /certificate\.organization "Acme, Inc": must be 1-64/],
+    ["organization with a trailing space", { ...base, certificate: { organization: "acme " } }, /certificate\.organization "acme "/],
+    ["validity not an integer", { ...base, certificate: { validityHours: 1.5 } }, /certificate\.validityHours 1\.5: must be an integer/],
+    ["early renewal >= validity", { ...base, certificate: { validityHours: 100, earlyRenewalHours: 100 } }, /certificate\.earlyRenewalHours 100: must be less than certificate\.validityHours \(100\)/],
+    ["CA shorter than certificates", { ...base, ca: { validityHours: 8760 } }, /ca\.validityHours 8760: must exceed certificate\.validityHours/],
+    ["CA common name with a slash", { ...base, ca: { commonName: "a/b" } }, /ca\.commonName "a\/b"/],
+    ["bad waitFor", { ...base, waitFor: "up" }, /waitFor "up": must be one of none, configured, established/],
+    ["timeout 0", { ...base, timeoutSeconds: 0 }, /timeoutSeconds 0: must be an integer from 1 to 3600/],
+    ["parallelism 0", { ...base, parallelism: 0 }, /parallelism 0: must be an integer from 1 to 200/],
+    ["exec timeout too long", { ...base, execTimeoutSeconds: 601 }, /execTimeoutSeconds 601/],
+    ["negative retries", { ...base, retries: -1 }, /retries -1/],
+    ["publishSecrets not boolean", { ...base, publishSecrets: 1 }, /publishSecrets 1: must be true or false/],
+];
+
+describe("validateArgs", () => {
+    it.each(cases)("rejects %s", (_name, args, expected) => {
+        let error: unknown;
+        try {
+            validateArgs(args as KubeOvnIpsecArgs);
+        } catch (e) {
+            error = e;
+        }
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as Error).message).toMatch(/^kube-ovn-ipsec: invalid arguments, nothing was changed:/);
+        expect((error as Error).message).toMatch(expected);
+    });
+
+    it("reports every problem at once", () => {
+        const e = (() => {
+            try {
+                validateArgs({ nodes: [node("A", "")], waitFor: "x" as never, parallelism: 0 });
+            } catch (err) {
+                return err as ValidationError;
+            }
+            throw new Error("no error");
+        })();
+        expect(e.problems).toHaveLength(4);
+    });
+
+    it("applies production defaults", () => {
+        const s = validateArgs(base);
+        expect(s).toMatchObject({
+            enabled: true,
+            access: { kind: "kubectl", kubectl: "kubectl", kubeconfig: null, context: null, namespace: "kube-system" },
+            certificate: { algorithm: "RSA2048", organization: "kube-ovn", validityHours: 8760, earlyRenewalHours: 720 },
+            ca: { algorithm: "RSA2048", commonName: "kube-ovn-ipsec CA", organization: "kube-ovn", validityHours: 87600 },
+            waitFor: "configured",
+            timeoutSeconds: 120,
+            parallelism: 10,
+            exec: { timeoutSeconds: 60, retries: 2 },
+            publishSecrets: true,
+            secretNamespace: "kube-system",
+        });
+    });
+
+    it("accepts an existing kubeconfig, a context like an EKS ARN, and command access", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koi-"));
+        const kubeconfig = path.join(dir, "config");
+        fs.writeFileSync(kubeconfig, "apiVersion: v1\n");
+        expect(validateArgs({ ...base, access: { kind: "kubectl", kubeconfig, context: "arn:aws:eks:eu-west-1:1234:cluster/prod" } }).access).toMatchObject({ kubeconfig, context: "arn:aws:eks:eu-west-1:1234:cluster/prod" });
+        expect(validateArgs({ ...base, access: cmd({ kubeOvnVersion: "v1.12.22" }) }).access).toMatchObject({ kind: "command", scriptVia: "argv", kubeOvnVersion: "v1.12.22" });
+    });
+
+    it.each(["v1.10.11", "v1.11.4", "v1.12.0", "1.12.30"])("accepts Kube-OVN %s", (v) => {
+        expect(() => validateArgs({ ...base, access: cmd({ kubeOvnVersion: v }) })).not.toThrow();
+    });
+});
+
+describe("the component with invalid arguments", () => {
+    it("throws before registering any resource", async () => {
+        const { registrations, error } = await captureGraph((opts) => new KubeOvnIpsec("bad", { nodes: [node("w", "a1"), node("w", "a2")] }, opts));
+        expect(error).toBeInstanceOf(ValidationError);
+        expect(registrations).toEqual([]);
+    });
+});
