@@ -25,10 +25,14 @@ type Section = "routed" | "sas" | "other" | null;
 /** Column-0 headers that start sections whose `{N}`/`[N]` lines are not what we count. */
 const OTHER_HEADERS = ["Status of IKE ", "Virtual IP pools", "Listening IP addresses:", "Connections:", "Shunted Connections:"];
 
-/** IKE SA states (strongSwan's ike_sa_state_names); they may be followed by ` <time> ago`. */
-const IKE_STATES: ReadonlySet<string> = new Set([
+/**
+ * IKE SA states (strongSwan's ike_sa_state_names); they may be followed by ` <time> ago`.
+ * An array, not a Set: this runs serialized in the dynamic providers, and the closure
+ * serializer cannot carry a Set value.
+ */
+const IKE_STATES: readonly string[] = [
     "CREATED", "CONNECTING", "ESTABLISHED", "PASSIVE", "REKEYING", "REKEYED", "DELETING", "DESTROYING",
-]);
+];
 
 const UPPER_WORD = /^[A-Z][A-Z0-9_]*$/;
 
@@ -141,7 +145,7 @@ function parseIkeSa(line: string): IkeSaReport | null {
     const state = p.rest.slice(0, end);
     // Known states always; an unknown upper-case word only when directly followed by a comma,
     // so that a detail line such as `IKE proposal: ...` is not taken for an SA.
-    if (!UPPER_WORD.test(state) || !(IKE_STATES.has(state) || p.rest[end] === ",")) return null;
+    if (!UPPER_WORD.test(state) || !(IKE_STATES.includes(state) || p.rest[end] === ",")) return null;
     const comma = p.rest.indexOf(", ", end);
     const ends = comma < 0 ? null : parseEndpoints(p.rest.slice(comma + 2));
     return {

@@ -1,7 +1,7 @@
 /**
  * Dynamic provider of the status resource: on create/update it waits (per `waitFor`) for every
  * node and records per-node, per-peer status as outputs; `pulumi refresh` re-reads it without
- * waiting. On timeout it fails with what each node reached, and still records that status.
+ * waiting. On timeout it fails with what each node reached (the last recorded status stays).
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { NodeSpec, WaitFor } from "../args";
@@ -55,9 +55,10 @@ async function observeAndWait(inputs: IpsecStatusInputs): Promise<IpsecStatusOut
         (inputs.waitFor === "established"
             ? "\n  what to do: check that UDP 500/4500 pass between nodes and the kernel supports ESP; or use waitFor: configured"
             : "\n  what to do: check the nodes above (kubectl exec ... ovs-appctl -t ovs-monitor-ipsec tunnels/show), then run again");
-    // An error carrying id and properties makes the engine record the status anyway
-    // (a resource that failed to initialize) and retry it on the next run.
-    throw Object.assign(new Error(message), { id: STATUS_ID, properties: outs, reasons: [message] });
+    // A plain error on purpose. An "initialization failure" (error with id + properties) would
+    // let the engine record the status anyway, but the host sends those properties in one
+    // HTTP/2 header (limit ~64 KB) and would drop the connection for a large cluster's status.
+    throw new Error(message);
 }
 
 export const ipsecStatusProvider: pulumi.dynamic.ResourceProvider = {

@@ -30,18 +30,24 @@ type StringField =
     | "tunnelType" | "localIp" | "remoteIp" | "addressFamily" | "localCert"
     | "localName" | "localKey" | "remoteCert" | "remoteName" | "caCert";
 
-// Maps, not object literals: keys come from remote text, and a line such as `constructor:`
-// must not find Object.prototype members.
+// Lookup tables are arrays of pairs: not object literals, because keys come from remote text
+// and a line such as `constructor:` must not find Object.prototype members; and not Map/Set
+// values, because this code also runs serialized into the dynamic providers, and Pulumi's
+// closure serializer turns a captured Map or Set into a plain object.
+function lookup<T>(table: ReadonlyArray<readonly [string, T]>, key: string): T | undefined {
+    for (const [k, v] of table) if (k === key) return v;
+    return undefined;
+}
 
 /** Section headers (column 0) and the counter their indented lines feed. */
-const SECTIONS: ReadonlyMap<string, Counter> = new Map([
+const SECTIONS: ReadonlyArray<readonly [string, Counter]> = [
     ["Kernel policies installed:", "policies"],
     ["Kernel security associations installed:", "securityAssociations"],
     ["IPsec connections that are active:", "activeConnections"],
-]);
+];
 
 /** Field keys (lower-cased, single-spaced) -> the string field they fill. */
-const STRING_FIELDS: ReadonlyMap<string, StringField> = new Map([
+const STRING_FIELDS: ReadonlyArray<readonly [string, StringField]> = [
     ["tunnel type", "tunnelType"],
     ["local ip", "localIp"],
     ["remote ip", "remoteIp"],
@@ -52,9 +58,9 @@ const STRING_FIELDS: ReadonlyMap<string, StringField> = new Map([
     ["remote cert", "remoteCert"],
     ["remote name", "remoteName"],
     ["ca cert", "caCert"],
-]);
+];
 
-const KNOWN_STATES: ReadonlySet<string> = new Set(["INIT", "CONFIGURED", "REMOVED"]);
+const KNOWN_STATES: readonly string[] = ["INIT", "CONFIGURED", "REMOVED"];
 
 /** Splits on LF, CRLF or lone CR and drops trailing whitespace (CRLF transports, padded lines). */
 export function splitLines(text: string): string[] {
@@ -104,7 +110,7 @@ export function parseTunnelsShow(text: string): TunnelReport[] {
         if (!indented) {
             // A known section, or a header this parser does not know (newer OVS): its indented
             // lines must not be read as fields. Other column-0 lines carry nothing we use.
-            section = SECTIONS.get(line) ?? (line.endsWith(":") ? "skip" : section);
+            section = lookup(SECTIONS, line) ?? (line.endsWith(":") ? "skip" : section);
             continue;
         }
         if (section === "skip") continue;
@@ -132,7 +138,7 @@ function parseHeader(rest: string): TunnelReport {
         // The monitor prints "INVALID: <reason>"; keep just the reason.
         const reason = stateText.slice("INVALID".length).replace(/^:/, "").trim();
         stateDetail = reason === "" ? null : reason;
-    } else if (KNOWN_STATES.has(stateText)) {
+    } else if (KNOWN_STATES.includes(stateText)) {
         state = stateText as TunnelState;
     }
 
@@ -176,7 +182,7 @@ function applyField(report: TunnelReport, line: string): void {
         report.ofport = value !== null && /^\d{1,10}$/.test(value) ? Number(value) : null;
         return;
     }
-    const field = STRING_FIELDS.get(key);
+    const field = lookup(STRING_FIELDS, key);
     if (field !== undefined) report[field] = value;
 }
 

@@ -2,7 +2,14 @@
  * The dynamic providers as the engine receives them: serialized into `__provider`, loaded the
  * way Pulumi's dynamic-provider host loads them (require-from-string), and callable.
  */
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
 import { KubeOvnIpsec } from "../../components";
+import { evaluateNode } from "../../components/status/nodeStatus";
+import { parseIpsecStatus } from "../../components/status/ipsecStatus";
+import { parseTunnelsShow } from "../../components/status/tunnelsShow";
+import { parseSections } from "../../components/transport/scriptKit";
 import { sha256Hex } from "../../components/node/nodeFiles";
 import { captureGraph } from "../support/graph";
 // The host's own loader, from @pulumi/pulumi's dependencies.
@@ -55,5 +62,46 @@ describe("serialized providers", () => {
             { property: "privateKeyPem", reason: "must be one PEM private key" },
         ]);
         expect(JSON.stringify(r.failures)).not.toContain("secret-value-xyz");
+    });
+});
+
+describe("code that runs inside the providers, serialized", () => {
+    // Pulumi's closure serializer copies captured values; some (a Map or Set) do not survive.
+    // The status code runs in the host this way, so run it this way here too, on real output.
+    const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "..", "fixtures", name), "utf8");
+    async function serialized<F>(fn: F): Promise<F> {
+        const text = (await pulumi.runtime.serializeFunction(() => fn, { isFactoryFunction: true })).text;
+        // A factory function: `exports.handler` is already what the factory returned.
+        return (requireFromString(text) as unknown as { handler: F }).handler;
+    }
+
+    it("evaluates a node's status exactly as in-process", async () => {
+        const remote = await serialized(evaluateNode);
+        const expectation = {
+            node: "n1",
+            systemId: "25941846-9896-421b-a58f-1e030d5a1f5b",
+            peers: [
+                { name: "n2", systemId: "8ecc6bc4-06d7-4bd8-a6f3-035eb4c29d4c" },
+                { name: "n3", systemId: "8525d8a7-2f58-43a0-a3b4-43ae0287724e" },
+            ],
+            enabled: true,
+            waitFor: "established" as const,
+        };
+        const raw = { tunnelsShow: fixture("tunnels-show-3node-configured-n1.txt"), tunnelsShowOk: true, ipsecStatus: fixture("ipsec-status-child-installed-handmade.txt"), ipsecStatusOk: true, monitorRunning: true, ikeDaemonRunning: true };
+        const here = evaluateNode(expectation, raw);
+        expect(here.established).toBe(2);
+        expect(remote(expectation, raw)).toEqual(here);
+    });
+
+    it("parses status output and script framing exactly as in-process", async () => {
+        const tunnels = await serialized(parseTunnelsShow);
+        const ike = await serialized(parseIpsecStatus);
+        const sections = await serialized(parseSections);
+        for (const f of ["tunnels-show-3node-configured-n2.txt", "tunnels-show-invalid-removed-handmade.txt", "tunnels-show-kube-ovn-docs-ovs-ovn-d7hdt.txt"]) {
+            expect(tunnels(fixture(f))).toEqual(parseTunnelsShow(fixture(f)));
+        }
+        for (const f of ["ipsec-statusall-handmade.txt", "ipsec-status-ike-established-responder.txt"]) expect(ike(fixture(f))).toEqual(parseIpsecStatus(fixture(f)));
+        const framed = "@@b@@ facts\na=1\n@@b@@ tunnels\nx\n";
+        expect([...sections(framed, "@@b@@")]).toEqual([...parseSections(framed, "@@b@@")]);
     });
 });
