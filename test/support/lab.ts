@@ -1,0 +1,95 @@
+/**
+ * Driving the lab from TypeScript (tests, benchmark, demo): start/stop it, read its status,
+ * run scripts in its pods exactly as the product does (the lab's prefix + `sh -c`), and build
+ * the stack config that points the product at it.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import type { CommandAccess, NodeSpec } from "../../components";
+import type { StackConfig } from "../../stacks/program";
+
+export const REPO = path.resolve(__dirname, "../..");
+const LAB = path.join(REPO, "lab", "lab.sh");
+
+export interface LabNode {
+    name: string;
+    systemId: string;
+    ip: string;
+    target: string;
+    pid1: number;
+}
+
+export interface LabStatus {
+    up: boolean;
+    stateDir: string;
+    prefix: string[];
+    central: { target: string; ip: string };
+    nodes: LabNode[];
+}
+
+export interface Run {
+    status: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    ms: number;
+}
+
+export function run(file: string, args: string[], input?: string, timeoutMs = 120_000): Run {
+    const t0 = Date.now();
+    const r = spawnSync(file, args, { input, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+    if (r.error) throw r.error;
+    return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
+}
+
+export function lab(...args: string[]): Run {
+    return run("bash", [LAB, ...args]);
+}
+
+/** A lab command that must succeed (its log, on stderr, is shown if it fails). */
+export function labOk(...args: string[]): Run {
+    const r = lab(...args);
+    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+    return r;
+}
+
+export function labStatus(): LabStatus {
+    return JSON.parse(labOk("status", "--json").stdout) as LabStatus;
+}
+
+/** A fresh lab with exactly `nodes` nodes. */
+export function freshLab(nodes: number): LabStatus {
+    labOk("down");
+    labOk("up", "--nodes", String(nodes));
+    return labStatus();
+}
+
+/** Runs `sh -c script` in a pod exactly as the product's command transport does. */
+export function podSh(status: LabStatus, target: string, script: string, input?: string): Run {
+    const argv = status.prefix.map((a) => a.split("{target}").join(target));
+    return run(argv[0], [...argv.slice(1), "sh", "-c", script], input);
+}
+
+/** Like podSh, but the script must succeed; returns its stdout. */
+export function podOk(status: LabStatus, target: string, script: string, input?: string): string {
+    const r = podSh(status, target, script, input);
+    if (r.status !== 0) throw new Error(`[${target}] ${script.slice(0, 120)} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+}
+
+export function labAccess(status: LabStatus, nodes: readonly LabNode[] = status.nodes): CommandAccess {
+    return {
+        kind: "command",
+        prefix: status.prefix,
+        targets: { central: status.central.target, nodes: Object.fromEntries(nodes.map((n) => [n.name, n.target])) },
+    };
+}
+
+export function labNodes(status: LabStatus): NodeSpec[] {
+    return status.nodes.map((n) => ({ name: n.name, systemId: n.systemId }));
+}
+
+/** The stack config for the lab: command access, the lab's nodes, Secrets recorded by the harness. */
+export function labStackConfig(status: LabStatus, over: Partial<StackConfig> = {}): StackConfig {
+    return { access: labAccess(status), nodes: labNodes(status), waitFor: "configured", timeoutSeconds: 60, execTimeoutSeconds: 30, ...over };
+}

@@ -1,0 +1,108 @@
+/**
+ * Looking at a lab node the way an operator would (ovs-vsctl, tunnels/show, ipsec status,
+ * pidfiles), independently of the product's own parsers, so tests compare the product's
+ * claims with what the node really shows.
+ */
+import type { NodeSpec } from "../../components";
+import type { StackConfig } from "../../stacks/program";
+import { LabNode, LabStatus, labAccess, podOk, podSh } from "./lab";
+
+/** Harness config (`kube-ovn-ipsec:<key>`) for the lab, with overrides. */
+export function configFor(lab: LabStatus, over: Omit<Partial<StackConfig>, "nodes"> & { nodes?: Array<LabNode | NodeSpec> } = {}): Record<string, unknown> {
+    const nodes = (over.nodes ?? lab.nodes).map((n) => ({ name: n.name, systemId: n.systemId }));
+    const cfg: StackConfig = {
+        access: labAccess(lab),
+        waitFor: "configured",
+        timeoutSeconds: 60,
+        execTimeoutSeconds: 30,
+        ...over,
+        nodes,
+    };
+    return Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined).map(([k, v]) => [`kube-ovn-ipsec:${k}`, v]));
+}
+
+const target = (lab: LabStatus, node: string) => {
+    const n = lab.nodes.find((x) => x.name === node);
+    if (!n) throw new Error(`no lab node ${node}`);
+    return n.target;
+};
+
+export interface OvsCertConfig {
+    certificate: string;
+    private_key: string;
+    ca_cert: string;
+}
+
+/** other_config:certificate/private_key/ca_cert ("" when absent). */
+export function otherConfig(lab: LabStatus, node: string): OvsCertConfig {
+    const out = podOk(lab, target(lab, node), `for k in certificate private_key ca_cert; do printf '%s=%s\\n' "$k" "$(ovs-vsctl --if-exists get Open_vSwitch . other_config:$k | tr -d '"')"; done`);
+    const m = Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    return { certificate: m.certificate ?? "", private_key: m.private_key ?? "", ca_cert: m.ca_cert ?? "" };
+}
+
+/** Every file the product may leave on a node. */
+export function ourFiles(lab: LabStatus, node: string): string[] {
+    const out = podSh(lab, target(lab, node), "ls -1d /etc/ipsec.d/certs/kube-ovn-ipsec-* /etc/ipsec.d/private/kube-ovn-ipsec-* /etc/ipsec.d/cacerts/kube-ovn-ipsec-* /etc/ipsec.d/kube-ovn-ipsec-* /etc/ipsec.d/*/*.koi-tmp 2>/dev/null").stdout;
+    return out.split("\n").filter(Boolean);
+}
+
+/** Live pids of ovs-monitor-ipsec and charon (null when not running). */
+export function servicePids(lab: LabStatus, node: string): { monitor: number | null; charon: number | null } {
+    const out = podOk(lab, target(lab, node), `for f in /var/run/openvswitch/ovs-monitor-ipsec.pid /var/run/charon.pid; do p=$(cat "$f" 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p" || echo -; done`);
+    const [monitor, charon] = out.trim().split("\n").map((s) => (s === "-" ? null : Number(s)));
+    return { monitor, charon };
+}
+
+export function nbIpsec(lab: LabStatus): string {
+    return podOk(lab, lab.central.target, "ovn-nbctl --timeout=10 get nb_global . ipsec").trim();
+}
+
+export interface TunnelHeader {
+    interface: string;
+    state: string;
+    localName: string;
+    remoteName: string;
+    localCert: string;
+}
+
+/** The per-tunnel facts of tunnels/show, read with plain string matching. */
+export function tunnelHeaders(show: string): TunnelHeader[] {
+    return show
+        .split(/^Interface name: /m)
+        .slice(1)
+        .map((block) => {
+            const head = /^(\S+) v\d+ \(([A-Z]+)/.exec(block);
+            const field = (name: string) => new RegExp(`^\\s+${name}:\\s+(.*)$`, "m").exec(block)?.[1].trim() ?? "";
+            return { interface: head?.[1] ?? "", state: head?.[2] ?? "", localName: field("Local name"), remoteName: field("Remote name"), localCert: field("Local cert") };
+        });
+}
+
+/** One UDP datagram to the peer's Geneve port: hits the IPsec policy and makes charon start IKE. */
+export function triggerIke(lab: LabStatus, from: LabNode, to: LabNode): void {
+    podOk(lab, from.target, `python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"koi", ("${to.ip}", 6081))'`);
+}
+
+/**
+ * System-ids of the peers with an ESTABLISHED IKE SA in `ipsec status` (authenticated with
+ * certificates: the IDs are the certificates' CNs). With `sinceMs`, only SAs younger than that.
+ */
+export function ikePeers(lab: LabStatus, node: LabNode, sinceMs?: number): string[] {
+    const out = podSh(lab, node.target, "ipsec status").stdout;
+    const peers: string[] = [];
+    for (const m of out.matchAll(/^\s*\S+\[\d+\]: ESTABLISHED (\d+) (second|minute|hour)s? ago, [^[]+\[[^\]]*\]\.\.\.[^[]+\[([^\]]*)\]/gm)) {
+        const age = Number(m[1]) * (m[2] === "second" ? 1 : m[2] === "minute" ? 60 : 3600);
+        if (sinceMs !== undefined && age > (Date.now() - sinceMs) / 1000 + 1) continue;
+        if (!peers.includes(m[3])) peers.push(m[3]);
+    }
+    return peers;
+}
+
+/** Polls a condition every 200 ms until it holds or the time is up (then throws, naming it). */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        if (condition()) return;
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
