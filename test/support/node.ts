@@ -83,6 +83,16 @@ export function triggerIke(lab: LabStatus, from: LabNode, to: LabNode): void {
 }
 
 /**
+ * Asks charon to negotiate every routed outbound connection now (`ipsec up`), without waiting
+ * for traffic. Needed after a rotation in the lab: without ESP each failed CHILD SA leaves a
+ * larval (acquire) state that blocks traffic-triggered IKE for that reqid for
+ * xfrm_acq_expires (165 s, charon's default); on a real node the SA replaces it.
+ */
+export function ikeUp(lab: LabStatus, node: LabNode): void {
+    podOk(lab, node.target, `for c in $(ipsec status | sed -n 's/^\\(ovn-[^{]*-out-[0-9]*\\){.*ROUTED.*/\\1/p' | sort -u); do timeout 15 ipsec up "$c" >/dev/null 2>&1 || true; done`);
+}
+
+/**
  * System-ids of the peers with an ESTABLISHED IKE SA in `ipsec status` (authenticated with
  * certificates: the IDs are the certificates' CNs). With `sinceMs`, only SAs younger than that.
  */

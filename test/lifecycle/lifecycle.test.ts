@@ -1,0 +1,261 @@
+/**
+ * The product's whole lifecycle against real Open vSwitch, OVN, ovs-monitor-ipsec and
+ * strongSwan (the lab, 3 nodes), driven through Pulumi's real dynamic-provider host by the
+ * harness, running the real stack program with stack config. Tests run in order and share
+ * the lab and the harness state, like successive `pulumi up` runs on one stack.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { X509Certificate } from "crypto";
+import { readStackConfig, runStack } from "../../stacks/program";
+import { Harness, HarnessError, UpResult } from "../harness/engine";
+import { LabNode, LabStatus, freshLab, labOk, labStatus, podOk, podSh } from "../support/lab";
+import { configFor, ikePeers, ikeUp, nbIpsec, otherConfig, ourFiles, servicePids, triggerIke, tunnelHeaders, waitFor } from "../support/node";
+
+jest.setTimeout(180_000);
+
+const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+const NO_TUNNELS = "No tunnels configured with IPsec";
+
+let lab: LabStatus;
+let h: Harness;
+let last: UpResult;
+
+const nodeNames = () => lab.nodes.map((n) => n.name);
+const peersOf = (n: LabNode) => lab.nodes.filter((p) => p.name !== n.name);
+const secretOf = (node: string) => {
+    const s = h.kubernetesSecrets().find((x) => x.annotations["kube-ovn-ipsec.io/node"] === node);
+    if (!s) throw new Error(`no Secret for ${node}`);
+    return s;
+};
+const ops = (result: { journal: Array<{ op: string; name: string; type: string }> }, name: string) =>
+    result.journal.filter((j) => j.name === name && j.type.startsWith("pulumi-nodejs:dynamic")).map((j) => j.op);
+
+beforeAll(() => {
+    lab = freshLab(3);
+    h = new Harness({ project: "kube-ovn-ipsec", stack: "lab" });
+});
+
+afterAll(async () => {
+    await h?.close();
+    labOk("down");
+});
+
+describe("1. enable", () => {
+    it("installs the Secrets' content on every node and configures every tunnel", async () => {
+        last = await h.up(program, { config: configFor(lab) });
+        const summary = last.outputs.summary as { ready: boolean; tunnelsExpected: number; configured: number };
+        expect(summary).toMatchObject({ ready: true, tunnelsExpected: 6, configured: 6 });
+        expect(nbIpsec(lab)).toBe("true");
+
+        for (const node of lab.nodes) {
+            const conf = otherConfig(lab, node.name);
+            const secret = secretOf(node.name);
+            // The files OVS points at hold exactly what the Secret holds; the key is private.
+            expect(podOk(lab, node.target, `cat ${conf.certificate}`)).toBe(secret.data["tls.crt"]);
+            expect(podOk(lab, node.target, `cat ${conf.private_key}`)).toBe(secret.data["tls.key"]);
+            expect(podOk(lab, node.target, `cat ${conf.ca_cert}`)).toBe(secret.data["ca.crt"]);
+            expect(podOk(lab, node.target, `stat -c %a ${conf.private_key}`).trim()).toBe("600");
+            // The certificate names the node by its system-id.
+            const cert = new X509Certificate(secret.data["tls.crt"]);
+            expect(cert.subject).toContain(`CN=${node.systemId}`);
+            expect(cert.subjectAltName).toBe(`DNS:${node.systemId}`);
+
+            const show = podOk(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show");
+            const headers = tunnelHeaders(show);
+            expect(headers).toHaveLength(peersOf(node).length);
+            expect(headers.every((t) => t.state === "CONFIGURED")).toBe(true);
+            expect(new Set(headers.map((t) => t.localName))).toEqual(new Set([node.systemId]));
+            expect(headers.map((t) => t.remoteName).sort()).toEqual(peersOf(node).map((p) => p.systemId).sort());
+        }
+    });
+
+    it("reports in the stack outputs what the nodes show", () => {
+        const status = last.outputs.status as { nodes: Array<{ node: string; tunnels: Array<{ interface: string; state: string; peerNode: string }> }> };
+        for (const node of lab.nodes) {
+            const reported = status.nodes.find((n) => n.node === node.name);
+            const shown = tunnelHeaders(podOk(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show"));
+            expect(reported?.tunnels.map((t) => t.interface).sort()).toEqual(shown.map((t) => t.interface).sort());
+            expect(reported?.tunnels.map((t) => t.peerNode).sort()).toEqual(peersOf(node).map((p) => p.name).sort());
+        }
+        const nodes = last.outputs.nodes as Array<{ name: string; certificateSerial: string; live: { configured: boolean; filesIntact: boolean; privateKeyMode: string } }>;
+        for (const n of nodes) {
+            expect(n.live).toMatchObject({ configured: true, filesIntact: true, privateKeyMode: "600" });
+            expect(n.certificateSerial).toBe(new X509Certificate(secretOf(n.name).data["tls.crt"]).serialNumber);
+        }
+    });
+
+    it("IKE authenticates every pair with our certificates", async () => {
+        for (const node of lab.nodes) for (const peer of peersOf(node)) triggerIke(lab, node, peer);
+        for (const node of lab.nodes) {
+            const want = peersOf(node).map((p) => p.systemId).sort();
+            await waitFor(`IKE SAs of ${node.name}`, () => ikePeers(lab, node).sort().join(",") === want.join(","), 20_000);
+        }
+        // refresh re-reads the status: the outputs now show the IKE SAs too.
+        await h.refresh();
+        const status = h.outputsOf("kube-ovn-ipsec-status") as { reports: Array<{ tunnels: Array<{ ikeEstablished: boolean }> }> };
+        expect(status.reports.flatMap((r) => r.tunnels.map((t) => t.ikeEstablished))).toEqual(new Array(6).fill(true));
+    });
+});
+
+describe("2. enabled=false and back", () => {
+    it("stops IPsec everywhere, keeps certificates and services, and restarts nothing when turned back on", async () => {
+        const pidsBefore = lab.nodes.map((n) => servicePids(lab, n.name));
+        const confBefore = lab.nodes.map((n) => otherConfig(lab, n.name));
+        const off = await h.up(program, { config: configFor(lab, { enabled: false }) });
+        expect(nbIpsec(lab)).toBe("false");
+        for (const node of lab.nodes) expect(podOk(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show").trim()).toBe(NO_TUNNELS);
+        expect(lab.nodes.map((n) => otherConfig(lab, n.name))).toEqual(confBefore);
+        expect((off.outputs.summary as { ready: boolean; enabled: boolean })).toMatchObject({ ready: true, enabled: false });
+        // Only the switch, the status (and the preflight) changed: no node step ran.
+        for (const n of nodeNames()) expect(ops(off, `kube-ovn-ipsec-${n}`)).not.toContain("update");
+
+        last = await h.up(program, { config: configFor(lab) });
+        for (const node of lab.nodes) {
+            const headers = tunnelHeaders(podOk(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show"));
+            expect(headers.map((t) => t.state)).toEqual(peersOf(node).map(() => "CONFIGURED"));
+        }
+        expect(lab.nodes.map((n) => servicePids(lab, n.name))).toEqual(pidsBefore);
+    });
+});
+
+describe("3. rotation", () => {
+    it("a new key for one node: the new certificate is in use, IKE re-authenticates, other nodes untouched", async () => {
+        const [rotated, ...others] = lab.nodes;
+        const before = new X509Certificate(secretOf(rotated.name).data["tls.crt"]);
+        const othersBefore = others.map((n) => ({ conf: otherConfig(lab, n.name), pids: servicePids(lab, n.name) }));
+        const pidsBefore = servicePids(lab, rotated.name);
+        const startedAt = Date.now();
+
+        const result = await h.up(program, { config: configFor(lab), replace: [`kube-ovn-ipsec-${rotated.name}-key`] });
+        const after = new X509Certificate(secretOf(rotated.name).data["tls.crt"]);
+        expect(after.serialNumber).not.toBe(before.serialNumber);
+        expect(after.publicKey.export({ format: "pem", type: "spki" })).not.toBe(before.publicKey.export({ format: "pem", type: "spki" }));
+
+        // The monitor uses the new file (its path carries the certificate's fingerprint).
+        const conf = otherConfig(lab, rotated.name);
+        const show = tunnelHeaders(podOk(lab, rotated.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show"));
+        expect(show.every((t) => t.localCert === conf.certificate && t.state === "CONFIGURED")).toBe(true);
+        const installed = new X509Certificate(podOk(lab, rotated.target, `cat ${conf.certificate}`));
+        expect(installed.serialNumber).toBe(after.serialNumber);
+        // Old files are gone; services were not restarted.
+        expect(ourFiles(lab, rotated.name).filter((f) => f.endsWith(".pem")).sort()).toEqual([conf.certificate, conf.private_key, conf.ca_cert].sort());
+        expect(servicePids(lab, rotated.name)).toEqual(pidsBefore);
+
+        // IKE authenticates again, with the new certificate, to every peer.
+        ikeUp(lab, rotated);
+        await waitFor("IKE after rotation", () => ikePeers(lab, rotated, startedAt).length === others.length, 30_000);
+        const loaded = podOk(lab, rotated.target, "ipsec listcerts");
+        expect(loaded.replace(/:/g, "").toUpperCase()).toContain(after.serialNumber.toUpperCase());
+
+        // The other nodes: same files, same services, no node step ran for them.
+        expect(others.map((n) => ({ conf: otherConfig(lab, n.name), pids: servicePids(lab, n.name) }))).toEqual(othersBefore);
+        for (const n of others) expect(ops(result, `kube-ovn-ipsec-${n.name}`)).not.toContain("update");
+        expect(ops(result, `kube-ovn-ipsec-${rotated.name}`)).toContain("update");
+    });
+
+    it("inside the early-renewal window every certificate is renewed and re-installed without a restart", async () => {
+        const nodes = last.outputs.nodes as Array<{ name: string; certificateNotAfter: string; certificateSerial: string }>;
+        const notAfter = Math.min(...nodes.map((n) => Date.parse(n.certificateNotAfter)));
+        const pidsBefore = lab.nodes.map((n) => servicePids(lab, n.name));
+        // 29 days before expiry: inside the default 30-day window.
+        last = await h.up(program, { config: configFor(lab), now: new Date(notAfter - 29 * 24 * 3600 * 1000) });
+        const renewed = last.outputs.nodes as typeof nodes;
+        for (const n of renewed) {
+            expect(n.certificateSerial).not.toBe(nodes.find((x) => x.name === n.name)?.certificateSerial);
+            const conf = otherConfig(lab, n.name);
+            const installed = new X509Certificate(podOk(lab, lab.nodes.find((x) => x.name === n.name)!.target, `cat ${conf.certificate}`));
+            expect(installed.serialNumber).toBe(n.certificateSerial);
+        }
+        expect((last.outputs.summary as { ready: boolean }).ready).toBe(true);
+        expect(lab.nodes.map((n) => servicePids(lab, n.name))).toEqual(pidsBefore);
+    });
+});
+
+describe("4. nodes join and leave", () => {
+    it("a joining node gets only its own resources; the others are not touched", async () => {
+        const pidsBefore = lab.nodes.map((n) => servicePids(lab, n.name));
+        const old = lab.nodes.map((n) => n.name);
+        labOk("add-node");
+        lab = labStatus();
+        const joined = lab.nodes.find((n) => !old.includes(n.name)) as LabNode;
+        const result = await h.up(program, { config: configFor(lab) });
+        expect(result.outputs.summary).toMatchObject({ ready: true, nodes: 4, tunnelsExpected: 12, configured: 12 });
+        const created = result.steps.filter((s) => s.op === "create").map((s) => s.name).sort();
+        expect(created).toEqual([`kube-ovn-ipsec-${joined.name}`, `kube-ovn-ipsec-${joined.name}-cert`, `kube-ovn-ipsec-${joined.name}-csr`, `kube-ovn-ipsec-${joined.name}-key`, `kube-ovn-ipsec-${joined.name}-secret`].sort());
+        for (const n of old) expect(ops(result, `kube-ovn-ipsec-${n}`)).not.toContain("update");
+        expect(old.map((n) => servicePids(lab, n))).toEqual(pidsBefore);
+        last = result;
+    });
+
+    it("a leaving node's resources are deleted and it is left clean", async () => {
+        const leaving = lab.nodes[lab.nodes.length - 1];
+        const staying = lab.nodes.filter((n) => n.name !== leaving.name);
+        const result = await h.up(program, { config: configFor(lab, { nodes: staying }) });
+        const deleted = result.steps.filter((s) => s.op === "delete").map((s) => s.name).sort();
+        expect(deleted).toEqual([`kube-ovn-ipsec-${leaving.name}`, `kube-ovn-ipsec-${leaving.name}-cert`, `kube-ovn-ipsec-${leaving.name}-csr`, `kube-ovn-ipsec-${leaving.name}-key`, `kube-ovn-ipsec-${leaving.name}-secret`].sort());
+        expect(otherConfig(lab, leaving.name)).toEqual({ certificate: "", private_key: "", ca_cert: "" });
+        expect(ourFiles(lab, leaving.name)).toEqual([]);
+        expect(servicePids(lab, leaving.name)).toEqual({ monitor: null, charon: null });
+        labOk("remove-node", leaving.name);
+        lab = labStatus();
+        last = await h.up(program, { config: configFor(lab) });
+        expect(last.outputs.summary).toMatchObject({ ready: true, nodes: 3, configured: 6 });
+    });
+});
+
+describe("5. destroy", () => {
+    it("leaves every node as before IPsec and nb_global ipsec=false", async () => {
+        await h.destroy();
+        expect(nbIpsec(lab)).toBe("false");
+        for (const node of lab.nodes) {
+            expect(otherConfig(lab, node.name)).toEqual({ certificate: "", private_key: "", ca_cert: "" });
+            expect(ourFiles(lab, node.name)).toEqual([]);
+            expect(servicePids(lab, node.name)).toEqual({ monitor: null, charon: null });
+            expect(podSh(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec version").status).not.toBe(0);
+        }
+        expect(h.state.resources.filter((r) => r.kind === "dynamic")).toEqual([]);
+    });
+});
+
+describe("6. a node whose system-id no longer matches its certificate", () => {
+    it("fails naming the node, configures the others, and converges once the config is fixed", async () => {
+        // The node is "reinstalled": a new OVS system-id (new chassis) while the config still has the old.
+        const stale = lab.nodes[1];
+        const newId = "5eed0000-0000-4000-8000-00000000beef";
+        podOk(lab, stale.target, `ovs-vsctl set Open_vSwitch . external_ids:system-id=${newId}`);
+        podOk(lab, lab.central.target, `ovn-sbctl --timeout=10 chassis-del ${stale.systemId}`);
+        const error = (await h.up(program, { config: configFor(lab) }).catch((e: unknown) => e)) as HarnessError;
+        expect(error).toBeInstanceOf(HarnessError);
+        const failure = error.failures.find((f) => f.name === `kube-ovn-ipsec-${stale.name}`);
+        expect(failure?.message).toContain(`[${stale.name}] step "check-system-id" failed`);
+        expect(failure?.message).toContain(`OVS system-id is '${newId}' but the certificate is for '${stale.systemId}'`);
+        // Nothing changed on that node; the others are configured; IPsec not switched on.
+        expect(otherConfig(lab, stale.name)).toEqual({ certificate: "", private_key: "", ca_cert: "" });
+        expect(ourFiles(lab, stale.name)).toEqual([]);
+        for (const n of lab.nodes.filter((x) => x.name !== stale.name)) expect(otherConfig(lab, n.name).certificate).toMatch(/kube-ovn-ipsec-/);
+        expect(nbIpsec(lab)).toBe("false");
+
+        // The fix: the node list gets the system-id the node now has.
+        lab = { ...lab, nodes: lab.nodes.map((n) => (n.name === stale.name ? { ...n, systemId: newId } : n)) };
+        await waitFor("tunnels to the renamed chassis", () => lab.nodes.every((n) => podSh(lab, n.target, "ovs-vsctl --bare --columns=name find Interface type=geneve").stdout.split("\n").filter(Boolean).length === 2), 20_000);
+        last = await h.up(program, { config: configFor(lab) });
+        expect(last.outputs.summary).toMatchObject({ ready: true, configured: 6 });
+    });
+});
+
+describe("7. waitFor=established cannot be met without ESP", () => {
+    it("times out with what each node reached, and a later run converges", async () => {
+        const started = Date.now();
+        const error = (await h.up(program, { config: configFor(lab, { waitFor: "established", timeoutSeconds: 6 }) }).catch((e: unknown) => e)) as HarnessError;
+        expect(Date.now() - started).toBeLessThan(40_000);
+        expect(error).toBeInstanceOf(HarnessError);
+        const failure = error.failures.find((f) => f.name === "kube-ovn-ipsec-status");
+        expect(failure?.message).toContain(`IPsec status did not reach "established" on 3 of 3 node(s) within 6s`);
+        for (const node of lab.nodes) expect(failure?.message).toMatch(new RegExp(`${node.name}: 2/2 tunnels CONFIGURED, 0/2 established`));
+        // Only the status step failed: the nodes and the switch are as they were.
+        expect(error.failures.map((f) => f.name)).toEqual(["kube-ovn-ipsec-status"]);
+        expect(nbIpsec(lab)).toBe("true");
+        const ok = await h.up(program, { config: configFor(lab) });
+        expect(ok.outputs.summary).toMatchObject({ ready: true, configured: 6 });
+    });
+});
