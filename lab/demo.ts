@@ -1,0 +1,72 @@
+/**
+ * The main job without a Pulumi CLI: deploy the stack program to the lab (`up`), show what the
+ * nodes report, turn IPsec off and on, or remove it (`destroy`). The real stack program runs,
+ * and every node step runs in Pulumi's real dynamic-provider host; what the Pulumi engine would
+ * do around them (ordering, state) is done by the test harness (test/harness). The state is
+ * kept in the lab's state dir, unencrypted: this is a demo, not a backend.
+ *
+ *   npm run demo                  # install, lab up, deploy, print status
+ *   npm run demo -- off | on      # enabled=false / true
+ *   npm run demo -- refresh       # re-read status
+ *   npm run demo -- destroy       # remove IPsec from the lab nodes (the lab stays up)
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import type { IpsecStatus } from "../components";
+import { readStackConfig, runStack } from "../stacks/program";
+import { Harness, HarnessError, HarnessState } from "../test/harness/engine";
+import { labStatus } from "../test/support/lab";
+import { configFor } from "../test/support/node";
+
+const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+
+function printStatus(status: IpsecStatus | undefined): void {
+    if (!status) return;
+    for (const node of status.nodes) {
+        console.log(`\n${node.node} (${node.systemId})${node.reachable ? "" : `  UNREACHABLE: ${node.error}`}`);
+        console.log(`  ovs-monitor-ipsec ${node.monitorRunning ? "running" : "NOT running"}, IKE daemon ${node.ikeDaemonRunning ? "running" : "NOT running"}, IKE SAs up: ${node.ike.up}`);
+        for (const t of node.tunnels) {
+            console.log(`  ${t.interface.padEnd(14)} -> ${(t.peerNode ?? t.remoteName ?? "?").padEnd(24)} ${t.state.padEnd(11)} ${t.localIp} -> ${t.remoteIp}  IKE ${t.ikeEstablished ? "ESTABLISHED" : "-"}`);
+        }
+        if (node.tunnels.length === 0) console.log("  No tunnels configured with IPsec");
+    }
+    const s = status.summary;
+    console.log(`\nsummary: ${s.nodes} nodes, ${s.configured}/${s.tunnelsExpected} tunnels configured, ${s.established} established, ready=${s.ready}`);
+}
+
+async function main(command: string): Promise<void> {
+    const lab = labStatus();
+    if (!lab.up) throw new Error("the lab is not up: run `npm run lab -- up` first");
+    const stateFile = path.join(lab.stateDir, "demo-state.json");
+    const state = fs.existsSync(stateFile) ? (JSON.parse(fs.readFileSync(stateFile, "utf8")) as HarnessState) : undefined;
+    const h = new Harness({ project: "kube-ovn-ipsec", stack: "lab", state });
+    const started = Date.now();
+    try {
+        if (command === "up" || command === "on" || command === "off") {
+            const result = await h.up(program, { config: configFor(lab, { enabled: command !== "off" }) });
+            printStatus(result.outputs.status as IpsecStatus);
+        } else if (command === "refresh") {
+            await h.refresh();
+            printStatus(h.outputsOf("kube-ovn-ipsec-status") as unknown as IpsecStatus);
+        } else if (command === "destroy") {
+            await h.destroy();
+            console.log("IPsec removed from every lab node; nb_global ipsec=false");
+        } else {
+            throw new Error(`unknown command ${command}: use up | on | off | refresh | destroy`);
+        }
+        console.log(`\n${command} took ${((Date.now() - started) / 1000).toFixed(1)}s. Look at a node yourself:\n  npm run -s lab -- exec ${lab.nodes[0]?.name ?? "kube-ovn-worker"} -- ovs-appctl -t ovs-monitor-ipsec tunnels/show`);
+    } catch (e) {
+        if (e instanceof HarnessError) console.error(e.message);
+        else throw e;
+        process.exitCode = 1;
+    } finally {
+        fs.writeFileSync(stateFile, JSON.stringify(h.snapshot()), { mode: 0o600 });
+        await h.close();
+    }
+}
+
+main(process.argv[2] ?? "up").catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+});
