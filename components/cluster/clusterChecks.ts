@@ -4,7 +4,7 @@
  * Kube-OVN >= v1.13 with built-in IPsec (whose controller would undo our nb_global change).
  */
 import type { NodeSpec } from "../args";
-import { ExecPolicy, ResolvedAccess, ResolvedKubectlAccess } from "../transport/access";
+import { ExecPolicy, ResolvedAccess, ResolvedKubectlAccess, ovsdbTimeoutFor } from "../transport/access";
 import { centralEndpoint, ovsPodsByNode } from "../transport/endpoints";
 import { runKubectl, runRemote } from "../transport/exec";
 import { remoteError } from "../transport/remoteError";
@@ -88,7 +88,7 @@ async function checkOvsPods(access: ResolvedKubectlAccess, nodes: readonly NodeS
 /** On the central: ovn-nbctl works and nb_global is readable. */
 async function readNbIpsec(access: ResolvedAccess, exec: ExecPolicy): Promise<boolean> {
     const boundary = newBoundary();
-    const script = `${prelude(boundary, Math.min(10, exec.timeoutSeconds))}
+    const script = `${prelude(boundary, ovsdbTimeoutFor(exec))}
 command -v ovn-nbctl >/dev/null 2>&1 || fail $PERMANENT preflight "ovn-nbctl not found: the target is not an ovn-central pod"
 v=$(ovn-nbctl --timeout="$T" get nb_global . ipsec 2>&1) || fail $TRANSIENT read-nb-global "ovn-nbctl cannot read nb_global (is the NB database up?): $(printf '%s' "$v" | oneline)"
 section facts

@@ -5,7 +5,7 @@
  * while OVN still asks for IPsec.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { ExecPolicy, ResolvedAccess } from "../transport/access";
+import { ExecPolicy, ResolvedAccess, ovsdbTimeoutFor } from "../transport/access";
 import { centralEndpoint } from "../transport/endpoints";
 import { runRemote } from "../transport/exec";
 import { newBoundary, parseFacts, parseSections, prelude } from "../transport/scriptKit";
@@ -29,7 +29,7 @@ async function setIpsec(access: ResolvedAccess, exec: ExecPolicy, enabled: boole
     if (enabled && access.kind === "kubectl") await kubeOvnVersionGate(access, exec);
     const want = enabled ? "true" : "false";
     const boundary = newBoundary();
-    const script = `${prelude(boundary, Math.min(10, exec.timeoutSeconds))}
+    const script = `${prelude(boundary, ovsdbTimeoutFor(exec))}
 command -v ovn-nbctl >/dev/null 2>&1 || fail $PERMANENT preflight "ovn-nbctl not found: the target is not an ovn-central pod"
 before=$(ovn-nbctl --timeout="$T" get nb_global . ipsec 2>&1) || fail $TRANSIENT read-nb-global "ovn-nbctl cannot read nb_global (is the NB database up?): $(printf '%s' "$before" | oneline)"
 if [ "$before" != ${want} ]; then
@@ -47,7 +47,7 @@ printf 'before=%s\\nafter=%s\\n' "$before" "$after"
 
 async function readIpsec(access: ResolvedAccess, exec: ExecPolicy): Promise<boolean> {
     const boundary = newBoundary();
-    const script = `${prelude(boundary, Math.min(10, exec.timeoutSeconds))}
+    const script = `${prelude(boundary, ovsdbTimeoutFor(exec))}
 v=$(ovn-nbctl --timeout="$T" get nb_global . ipsec 2>&1) || fail $TRANSIENT read-nb-global "ovn-nbctl cannot read nb_global: $(printf '%s' "$v" | oneline)"
 section facts
 printf 'ipsec=%s\\n' "$v"

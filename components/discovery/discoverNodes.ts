@@ -5,7 +5,7 @@
  * in `access.targets.nodes`, asked directly. Read-only.
  */
 import type { Access, NodeSpec } from "../args";
-import { ExecPolicy, ResolvedAccess, ResolvedKubectlAccess } from "../transport/access";
+import { ExecPolicy, ResolvedAccess, ResolvedKubectlAccess, ovsdbTimeoutFor } from "../transport/access";
 import { nodeEndpoints, ovsPodsByNode } from "../transport/endpoints";
 import { runKubectl, runRemote } from "../transport/exec";
 import { errorMessage, remoteError } from "../transport/remoteError";
@@ -47,7 +47,7 @@ async function chassisAnnotations(access: ResolvedKubectlAccess, exec: ExecPolic
 
 async function readSystemId(access: ResolvedAccess, endpoint: Parameters<typeof runRemote>[1], exec: ExecPolicy): Promise<string> {
     const boundary = newBoundary();
-    const script = `${prelude(boundary, Math.min(10, exec.timeoutSeconds))}
+    const script = `${prelude(boundary, ovsdbTimeoutFor(exec))}
 v=$(vsctl get Open_vSwitch . external_ids:system-id 2>&1) || fail $TRANSIENT read-system-id "ovs-vsctl could not read the system-id: $(printf '%s' "$v" | oneline)"
 section facts
 printf 'system_id=%s\\n' "$(printf '%s' "$v" | unquote)"

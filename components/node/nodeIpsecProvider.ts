@@ -4,7 +4,7 @@
  * pod. The private key is an input (secret) and travels on stdin; it is never an output.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { ExecPolicy, ResolvedAccess } from "../transport/access";
+import { ExecPolicy, ResolvedAccess, ovsdbTimeoutFor, serviceTimeoutFor } from "../transport/access";
 import { nodeEndpoint } from "../transport/endpoints";
 import { runKubectl, runRemote } from "../transport/exec";
 import { isRemoteError } from "../transport/remoteError";
@@ -60,8 +60,6 @@ export interface NodeIpsecOutputs {
     live: NodeLiveState;
 }
 
-const ovsdbTimeout = (exec: ExecPolicy) => Math.min(10, exec.timeoutSeconds);
-const serviceTimeout = (exec: ExecPolicy) => Math.max(5, exec.timeoutSeconds - 5);
 
 // One limiter per parallelism value, shared by every node resource this provider serves:
 // the engine may run many resources at once, the nodes still see at most `parallelism` execs.
@@ -103,7 +101,7 @@ async function apply(inputs: NodeIpsecInputs, olds: NodeIpsecOutputs | null): Pr
             await nodeEndpoint(inputs.access, inputs.node, inputs.exec),
             {
                 step: "apply",
-                script: applyScript({ boundary, systemId: inputs.systemId, paths, sha256, ovsdbTimeoutSeconds: ovsdbTimeout(inputs.exec), serviceTimeoutSeconds: serviceTimeout(inputs.exec) }),
+                script: applyScript({ boundary, systemId: inputs.systemId, paths, sha256, ovsdbTimeoutSeconds: ovsdbTimeoutFor(inputs.exec), serviceTimeoutSeconds: serviceTimeoutFor(inputs.exec) }),
                 stdin: applyPayload(inputs.caCertPem, inputs.certPem, inputs.privateKeyPem),
             },
             inputs.exec,
@@ -197,7 +195,7 @@ export const nodeIpsecProvider: pulumi.dynamic.ResourceProvider = {
         const boundary = newBoundary();
         try {
             const result = await limited(props.parallelism, async () =>
-                runRemote(props.access, await nodeEndpoint(props.access, props.node, props.exec), { step: "read", script: readScript({ boundary, ovsdbTimeoutSeconds: ovsdbTimeout(props.exec), serviceTimeoutSeconds: serviceTimeout(props.exec) }) }, props.exec),
+                runRemote(props.access, await nodeEndpoint(props.access, props.node, props.exec), { step: "read", script: readScript({ boundary, ovsdbTimeoutSeconds: ovsdbTimeoutFor(props.exec), serviceTimeoutSeconds: serviceTimeoutFor(props.exec) }) }, props.exec),
             );
             return { id, props: { ...props, live: liveFrom(parseFacts(parseSections(result.stdout, boundary).get("facts")), props) } };
         } catch (e) {
@@ -221,7 +219,7 @@ export const nodeIpsecProvider: pulumi.dynamic.ResourceProvider = {
                 endpoint,
                 {
                     step: "remove",
-                    script: removeScript({ boundary, restore: props.previous, stopMonitor: props.startedMonitor, stopIkeDaemon: props.startedIkeDaemon, ovsdbTimeoutSeconds: ovsdbTimeout(props.exec), serviceTimeoutSeconds: serviceTimeout(props.exec) }),
+                    script: removeScript({ boundary, restore: props.previous, stopMonitor: props.startedMonitor, stopIkeDaemon: props.startedIkeDaemon, ovsdbTimeoutSeconds: ovsdbTimeoutFor(props.exec), serviceTimeoutSeconds: serviceTimeoutFor(props.exec) }),
                 },
                 props.exec,
             ),

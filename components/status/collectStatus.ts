@@ -3,7 +3,7 @@
  * condition until a deadline. One unreachable node never hides the others' reports.
  */
 import type { NodeSpec, WaitFor } from "../args";
-import { ExecPolicy, ResolvedAccess } from "../transport/access";
+import { ExecPolicy, ResolvedAccess, ovsdbTimeoutFor } from "../transport/access";
 import { nodeEndpoints } from "../transport/endpoints";
 import { Endpoint, runRemote } from "../transport/exec";
 import { errorMessage, isRemoteError } from "../transport/remoteError";
@@ -39,7 +39,7 @@ async function collectNode(req: CollectRequest, expect: Expectation, endpoint: E
             endpoint,
             {
                 step: "read-status",
-                script: statusScript({ boundary, ovsdbTimeoutSeconds: Math.min(10, req.exec.timeoutSeconds), mode, peerSystemIds: expect.peers.map((p) => p.systemId), waitSeconds }),
+                script: statusScript({ boundary, ovsdbTimeoutSeconds: ovsdbTimeoutFor(req.exec), mode, peerSystemIds: expect.peers.map((p) => p.systemId), waitSeconds }),
                 // The exec may legitimately last as long as the in-pod wait.
                 timeoutSeconds: waitSeconds + req.exec.timeoutSeconds,
             },

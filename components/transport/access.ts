@@ -33,5 +33,18 @@ export interface ExecPolicy {
     retries: number;
 }
 
+/**
+ * ovs-vsctl / ovs-appctl / ovn-nbctl inside a script give up well before the exec itself is
+ * killed, so a hung OVSDB is reported by the script (naming the step), not as a bare timeout.
+ */
+export function ovsdbTimeoutFor(exec: ExecPolicy): number {
+    return Math.max(1, Math.min(10, Math.floor(exec.timeoutSeconds / 3)));
+}
+
+/** One `service ... start|stop` inside a script: bounded below the exec timeout. */
+export function serviceTimeoutFor(exec: ExecPolicy): number {
+    return Math.max(3, exec.timeoutSeconds - 5);
+}
+
 export const DEFAULT_NAMESPACE = "kube-system";
 export const TARGET_PLACEHOLDER = "{target}";
