@@ -28,7 +28,8 @@ export function prelude(boundary: string, ovsdbTimeoutSeconds: number): string {
         "on_fail() { :; }",
         "fail() { code=$1; step=$2; shift 2; on_fail; printf 'kube-ovn-ipsec: step=%s: %s\\n' \"$step\" \"$*\" | tr -d '\\r' | head -c 500 >&2; printf '\\n' >&2; exit \"$code\"; }",
         "section() { printf '%s %s\\n' \"$B\" \"$1\"; }",
-        "oneline() { tr '\\n\\r' '  ' | head -c 400; }",
+        // One line for an error message; an OVS tool killed by its own --timeout says so.
+        "oneline() { sed 's/^.*terminating with signal 14 (Alarm clock).*$/no answer within '\"$T\"' s (the database is not responding)/' | tr '\\n\\r' '  ' | head -c 400; }",
         "vsctl() { ovs-vsctl --timeout=\"$T\" \"$@\"; }",
         "unquote() { tr -d '\"\\n'; }",
         // Service output goes to a file, never a pipe: a daemon that keeps its inherited stdout

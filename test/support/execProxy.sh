@@ -8,7 +8,8 @@
 dir=$1; target=$2; shift 2
 now() { date +%s%3N; }
 args=$(printf '%s ' "$@" | awk 'BEGIN { ORS = "\\n" } { print }')
-echo "start $(now) $$ $target $args" >> "$dir/log"
+# printf, not echo: dash's echo would turn the \n we wrote back into newlines.
+printf 'start %s %s %s %s\n' "$(now)" "$$" "$target" "$args" >> "$dir/log"
 fault=$(cat "$dir/fault-$target" 2>/dev/null | awk '{ print $1; exit }')
 case "$fault" in
     hang) exec sleep 3600 ;;
