@@ -1,0 +1,360 @@
+/**
+ * The benchmark's result types, the targets of issue 5 checked against them, and the printed
+ * tables (Markdown, so they can be pasted into bench/README.md as they are).
+ */
+import type { ExecCounts } from "./execLog";
+import type { MachineDetails } from "./machine";
+import type { ReplayResult } from "./manualReplay";
+import type { ProgramCostSample } from "./programCost";
+import { Stat, stat } from "./stats";
+
+export { Stat, stat };
+
+/** A kind of step during one operation, relative to the operation's start. */
+export interface Phase {
+    name: string;
+    startMs: number;
+    endMs: number;
+    calls: number;
+}
+
+export interface EnableSample {
+    run: number;
+    /** Starting the dynamic-provider host (a CLI deployment starts one too). */
+    hostStartMs: number;
+    /** `up` until it returned: every tunnel CONFIGURED (the product waits for it). */
+    wallMs: number;
+    /** hostStartMs + wallMs. */
+    coldWallMs: number;
+    programMs: number;
+    execs: ExecCounts;
+    /** Machine CPU use during the `up`, % of all CPUs. */
+    cpuBusyPct: number;
+    phases: Phase[];
+}
+
+export interface EnableAtN {
+    nodes: number;
+    product: {
+        samples: EnableSample[];
+        wallMs: Stat;
+        coldWallMs: Stat;
+        execsPerNodeMax: number;
+        execsPerNodeMean: number;
+        execsCentral: number;
+        destroyMs: Stat;
+    };
+    replay: ReplayResult & {
+        execs: ExecCounts;
+        /** Round trips made for each node (a non-CA node's CA-side steps count for it). */
+        onBehalfOf: Record<string, number>;
+        pollExecs: number;
+    };
+    /** replay wall / product median wall; `cold` includes the provider host start. */
+    ratio: { warm: number; cold: number };
+}
+
+export interface FlagFlipSample {
+    run: number;
+    offMs: number;
+    onMs: number;
+    offExecs: ExecCounts;
+    onExecs: ExecCounts;
+    offCpuBusyPct: number;
+    onCpuBusyPct: number;
+    offPhases: Phase[];
+    onPhases: Phase[];
+    servicePidsUnchanged: boolean;
+    nodeResourcesChanged: string[];
+}
+
+export interface NoChangeSample {
+    run: number;
+    wallMs: number;
+    execs: ExecCounts;
+    /** Dynamic resources created/updated/replaced/deleted (expected: none). */
+    changes: string[];
+    /** Provider operations called through the host (expected: configure, check, diff). */
+    providerOps: string[];
+}
+
+export interface RefreshSample {
+    run: number;
+    wallMs: number;
+    execs: ExecCounts;
+}
+
+export interface TargetCheck {
+    item: string;
+    target: string;
+    measured: string;
+    met: boolean;
+    /** By how much it is missed (null when met). */
+    gap: string | null;
+}
+
+export interface BenchResults {
+    command: string;
+    quick: boolean;
+    startedAt: string;
+    durationS: number;
+    machine: MachineDetails;
+    settings: { runs: number; labSizes: number[]; parallelism: number; waitFor: string; costSizes: number[] };
+    enable: EnableAtN[];
+    flagFlip: FlagFlipSample[];
+    /** The lab's own time for the same flips with no tool (bench/labFloor.ts), ms per run. */
+    flagFloor: { offMs: number[]; onMs: number[] };
+    noChange: { nodes: number; up: NoChangeSample[]; refresh: RefreshSample[] };
+    programCost: { samples: ProgramCostSample[]; diagnosis: ProgramCostSample[] };
+    targets?: TargetCheck[];
+}
+
+// ------------------------------------------------------------------------------------------
+// Formatting
+// ------------------------------------------------------------------------------------------
+
+const s1 = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+const range = (x: Stat) => (x.n > 1 ? `${s1(x.median)} (${s1(x.min)}–${s1(x.max)})` : s1(x.median));
+const num = (x: number, digits = 1) => (Number.isInteger(x) ? String(x) : x.toFixed(digits));
+
+function table(headers: string[], rows: string[][]): string {
+    const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+    return [line(headers), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+function phasesLine(phases: Phase[]): string {
+    return phases.map((p) => `${p.name} ${(p.startMs / 1000).toFixed(2)}–${(p.endMs / 1000).toFixed(2)} s`).join("; ");
+}
+
+function medianSample<T>(samples: T[], key: (t: T) => number): T {
+    return [...samples].sort((a, b) => key(a) - key(b))[Math.floor((samples.length - 1) / 2)];
+}
+
+function kinds(counts: ExecCounts): string {
+    return Object.entries(counts.byKind)
+        .map(([k, v]) => {
+            const d = counts.durationByKind[k];
+            return `${k.replace(/^product:/, "")} ×${v} (${d.n > 1 ? `${s1(d.min)}–${s1(d.max)}` : s1(d.median)})`;
+        })
+        .join(", ");
+}
+
+/**
+ * Time spent inside pod execs on the critical path of an `up`: the product's steps run in a
+ * chain (preflight → node applies, in parallel → nb_global switch → status, in parallel), so
+ * this is the sum over that chain of the longest exec of each step. The rest of the wall time
+ * is outside the pods: key generation, the engine's calls to the provider host, process starts.
+ */
+export function inPodCriticalMs(execs: ExecCounts): number {
+    return ["product:preflight", "product:apply", "product:switch-set", "product:status"].reduce((sum, k) => sum + (execs.durationByKind[k]?.max ?? 0), 0);
+}
+
+// ------------------------------------------------------------------------------------------
+// Targets (issue 5)
+// ------------------------------------------------------------------------------------------
+
+/** Largest per-node marginal cost over the smallest one, between consecutive sizes. */
+function marginalRatio(samples: ProgramCostSample[], value: (s: ProgramCostSample) => number): { perNode: number[]; ratio: number } {
+    const perNode: number[] = [];
+    for (let i = 1; i < samples.length; i++) perNode.push((value(samples[i]) - value(samples[i - 1])) / (samples[i].nodes - samples[i - 1].nodes));
+    return { perNode, ratio: perNode.length < 2 ? 1 : Math.max(...perNode) / Math.min(...perNode) };
+}
+
+/** Linear: the per-node cost of the last size step is within this factor of the first one's. */
+export const LINEAR_TOLERANCE = 1.5;
+/** "Does not grow with N": the N=6 median wall time is within this factor of N=3's. */
+export const FLAT_TOLERANCE = 1.2;
+
+export function evaluateTargets(r: BenchResults): TargetCheck[] {
+    const checks: TargetCheck[] = [];
+    const add = (item: string, target: string, measured: string, met: boolean, gap: string) => checks.push({ item, target, measured, met, gap: met ? null : gap });
+
+    const worstExecs = Math.max(...r.enable.map((e) => e.product.execsPerNodeMax));
+    add("1", "≤ 2 exec round trips per node (enable)", r.enable.map((e) => `N=${e.nodes}: ${e.product.execsPerNodeMax} max/node, ${e.product.execsCentral} to the central`).join("; "), worstExecs <= 2, `${worstExecs - 2} round trip(s) per node too many`);
+
+    const six = r.enable.find((e) => e.nodes === 6);
+    if (six) {
+        add("1", "≥ 10× faster than the manual replay at N=6", `${num(six.ratio.cold)}× (host start included), ${num(six.ratio.warm)}× (up only)`, six.ratio.cold >= 10, `${num(six.ratio.cold)}× instead of 10×`);
+    }
+    const three = r.enable.find((e) => e.nodes === 3);
+    if (three && six) {
+        const growth = six.product.wallMs.median / three.product.wallMs.median;
+        add(
+            "1",
+            `wall time does not grow with N up to parallelism (${r.settings.parallelism}): N=6 within ${FLAT_TOLERANCE}× of N=3`,
+            `N=3 ${s1(three.product.wallMs.median)}, N=6 ${s1(six.product.wallMs.median)} (×${growth.toFixed(2)})`,
+            growth <= FLAT_TOLERANCE,
+            `+${((growth - 1) * 100).toFixed(0)}% from N=3 to N=6`,
+        );
+    }
+
+    if (r.flagFlip.length > 0) {
+        const off = stat(r.flagFlip.map((f) => f.offMs));
+        const on = stat(r.flagFlip.map((f) => f.onMs));
+        const restarted = r.flagFlip.filter((f) => !f.servicePidsUnchanged).length;
+        const worst = Math.max(off.max, on.max);
+        const floor = r.flagFloor.onMs.length > 0 ? `; lab floor without any tool: off ${range(stat(r.flagFloor.offMs))}, on ${range(stat(r.flagFloor.onMs))}` : "";
+        add("2", "flag flip under 3 s each way at N=6 (every run)", `off ${range(off)}, on ${range(on)}${floor}`, worst < 3000, `slowest ${s1(worst)}: ${s1(worst - 3000)} over`);
+        add("2", "no service restart during the flag flips", `${r.flagFlip.length - restarted}/${r.flagFlip.length} runs with the same ovs-monitor-ipsec and charon pids`, restarted === 0, `${restarted} run(s) restarted a service`);
+    }
+
+    const cost = r.programCost.samples;
+    const big = cost.find((c) => c.nodes === 1000);
+    if (big) {
+        add("3", "1000 nodes built under mocks in < 20 s", `${s1(big.buildMs)} (process ${s1(big.processMs)})`, big.buildMs < 20_000, `${s1(big.buildMs - 20_000)} over (${(big.buildMs / 20_000).toFixed(1)}× the budget)`);
+        add("3", "1000 nodes in < 1 GiB peak RSS", `${num(big.peakRssMiB, 0)} MiB`, big.peakRssMiB < 1024, `${num(big.peakRssMiB - 1024, 0)} MiB over`);
+    }
+    if (cost.length >= 3) {
+        const t = marginalRatio(cost, (c) => c.buildMs);
+        const m = marginalRatio(cost, (c) => c.peakRssMiB);
+        const fmt = (xs: number[], unit: string) => xs.map((x) => `${x.toFixed(unit === "ms" ? 1 : 2)} ${unit}`).join(" → ");
+        add(
+            "3",
+            `linear growth (per-node marginal cost varies ≤ ${LINEAR_TOLERANCE}× across sizes)`,
+            `time/node ${fmt(t.perNode, "ms")} (×${t.ratio.toFixed(2)}); memory/node ${fmt(m.perNode, "MiB")} (×${m.ratio.toFixed(2)})`,
+            t.ratio <= LINEAR_TOLERANCE && m.ratio <= LINEAR_TOLERANCE,
+            `marginal time ×${t.ratio.toFixed(2)}, memory ×${m.ratio.toFixed(2)}`,
+        );
+    }
+
+    if (r.noChange.up.length > 0) {
+        const execs = Math.max(...r.noChange.up.map((u) => u.execs.total));
+        const changes = r.noChange.up.flatMap((u) => u.changes);
+        add("4", `no-change up at N=${r.noChange.nodes}: 0 execs, no resource changed`, `${execs} execs, ${changes.length} changes, ${range(stat(r.noChange.up.map((u) => u.wallMs)))}`, execs === 0 && changes.length === 0, `${execs} execs, changes: ${changes.join(", ")}`);
+    }
+    if (r.noChange.refresh.length > 0) {
+        const writes = r.noChange.refresh.flatMap((x) => Object.keys(x.execs.byKind)).filter((k) => !/^product:(node-read|status|switch-read)$/.test(k));
+        const perNode = Math.max(...r.noChange.refresh.map((x) => x.execs.perNodeMax));
+        add("4", `refresh at N=${r.noChange.nodes}: read-only`, `${perNode} execs/node (reads only), ${range(stat(r.noChange.refresh.map((x) => x.wallMs)))}`, writes.length === 0, `non-read scripts: ${[...new Set(writes)].join(", ")}`);
+    }
+    return checks;
+}
+
+// ------------------------------------------------------------------------------------------
+// Printing
+// ------------------------------------------------------------------------------------------
+
+export function printReport(r: BenchResults): void {
+    r.targets = evaluateTargets(r);
+    const m = r.machine;
+    const out: string[] = [];
+    const p = (line = "") => out.push(line);
+
+    p(`# kube-ovn-ipsec benchmark — ${r.startedAt} (\`${r.command}\`, ${r.durationS.toFixed(0)} s${r.quick ? ", QUICK: not for quoting" : ""})`);
+    p();
+    p(`Machine: ${m.cpuModel}, ${m.cpus} CPUs, ${m.memoryGiB} GiB, ${m.os}, kernel ${m.kernel}${m.virtualization ? ` (${m.virtualization})` : ""}, load ${m.loadAverage.join("/")} at start`);
+    p(`Software: Node ${m.node}, @pulumi/pulumi ${m.pulumiSdk}, ${Object.entries(m.packages).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+    p(`Settings: parallelism ${r.settings.parallelism} (default), waitFor ${r.settings.waitFor}, ${r.settings.runs} run(s) per product scenario, 1 replay per N`);
+    p();
+
+    p("## 1. Enable: program start → every tunnel CONFIGURED");
+    p();
+    p(
+        table(
+            ["N", "product up (median, min–max)", "+ host start", "in pods / outside (median run)", "execs/node (max)", "execs to central", "CPU busy", "manual replay", "replay execs/node (mean; non-CA node)", "ratio replay/product"],
+            r.enable.map((e) => {
+                const nonCa = Object.entries(e.replay.onBehalfOf).filter(([k]) => k !== "(cluster)").map(([, v]) => v);
+                const med = medianSample(e.product.samples, (x) => x.wallMs);
+                const inPods = inPodCriticalMs(med.execs);
+                return [
+                    String(e.nodes),
+                    range(e.product.wallMs),
+                    range(e.product.coldWallMs),
+                    `${s1(inPods)} / ${s1(med.wallMs - inPods)}`,
+                    String(e.product.execsPerNodeMax),
+                    String(e.product.execsCentral),
+                    `${stat(e.product.samples.map((x) => x.cpuBusyPct)).median.toFixed(0)}%`,
+                    `${s1(e.replay.wallMs)} (script ${s1(e.replay.scriptMs)} + ${s1(e.replay.convergeMs)} to CONFIGURED)`,
+                    `${num(e.replay.execs.perNodeMean)}; ${Math.max(...nonCa)}`,
+                    `${num(e.ratio.cold)}× (${num(e.ratio.warm)}× without host start)`,
+                ];
+            }),
+        ),
+    );
+    p();
+    for (const e of r.enable) {
+        const med = medianSample(e.product.samples, (x) => x.wallMs);
+        p(`- N=${e.nodes} product (median run ${med.run}): ${phasesLine(med.phases)}; execs: ${kinds(med.execs)}`);
+        const restarts = e.replay.restarts.map((x) => x.monitorRestartMs + x.ikeRestartMs);
+        p(
+            `- N=${e.nodes} replay: ${e.replay.steps.length} execs (${e.replay.execs.central} to the central), ${e.replay.apiCalls} API reads, restarts ${s1(restarts.reduce((a, b) => a + b, 0))} in total (${s1(Math.min(...restarts))}–${s1(Math.max(...restarts))} per node), then ${e.replay.pollExecs} tunnels/show polls`,
+        );
+    }
+    p();
+
+    if (r.flagFlip.length > 0) {
+        p(`## 2. Flag flip at N=${r.noChange.nodes}: enabled=false → "No tunnels configured", then true → CONFIGURED`);
+        p();
+        p(
+            table(
+                ["run", "off", "in pods / outside", "execs off (per node / central)", "on", "in pods / outside", "execs on (per node / central)", "CPU busy off / on", "service pids unchanged", "node resources changed"],
+                r.flagFlip.map((f) => [
+                    String(f.run),
+                    s1(f.offMs),
+                    `${s1(inPodCriticalMs(f.offExecs))} / ${s1(f.offMs - inPodCriticalMs(f.offExecs))}`,
+                    `${f.offExecs.perNodeMax} / ${f.offExecs.central}`,
+                    s1(f.onMs),
+                    `${s1(inPodCriticalMs(f.onExecs))} / ${s1(f.onMs - inPodCriticalMs(f.onExecs))}`,
+                    `${f.onExecs.perNodeMax} / ${f.onExecs.central}`,
+                    `${f.offCpuBusyPct.toFixed(0)}% / ${f.onCpuBusyPct.toFixed(0)}%`,
+                    f.servicePidsUnchanged ? "yes" : "NO",
+                    f.nodeResourcesChanged.length ? f.nodeResourcesChanged.join(", ") : "none",
+                ]),
+            ),
+        );
+        if (r.flagFloor.offMs.length > 0) {
+            p();
+            p(`- lab floor, no tool (ovn-nbctl set + in-pod wait on every node; bench/labFloor.ts): off ${range(stat(r.flagFloor.offMs))}, on ${range(stat(r.flagFloor.onMs))}`);
+        }
+        const med = medianSample(r.flagFlip, (f) => f.offMs + f.onMs);
+        p();
+        p(`- off (run ${med.run}): ${phasesLine(med.offPhases)}`);
+        p(`- on (run ${med.run}): ${phasesLine(med.onPhases)}`);
+        p();
+    }
+
+    p("## 3. Program cost without a cluster (graph built under mocks, one child process per size)");
+    p();
+    p(
+        table(
+            ["nodes", "variant", "registrations", "build", "ms/node", "peak RSS", "RSS after module load", "heap after build", "heap after GC", "process"],
+            [...r.programCost.samples, ...r.programCost.diagnosis].map((c) => [
+                String(c.nodes),
+                c.variant,
+                String(c.registrations),
+                s1(c.buildMs),
+                (c.buildMs / c.nodes).toFixed(1),
+                `${c.peakRssMiB.toFixed(0)} MiB`,
+                `${c.baselineRssMiB.toFixed(0)} MiB`,
+                `${c.heapUsedMiB.toFixed(0)} MiB`,
+                `${c.retainedHeapMiB.toFixed(0)} MiB`,
+                s1(c.processMs),
+            ]),
+        ),
+    );
+    p();
+
+    if (r.noChange.up.length > 0) {
+        p(`## 4. No-change re-run at N=${r.noChange.nodes}`);
+        p();
+        p(
+            table(
+                ["operation", "wall (median, min–max)", "execs (per node / central)", "what ran"],
+                [
+                    ["up, nothing changed", range(stat(r.noChange.up.map((u) => u.wallMs))), `${Math.max(...r.noChange.up.map((u) => u.execs.perNodeMax))} / ${Math.max(...r.noChange.up.map((u) => u.execs.central))}`, `provider ops: ${[...new Set(r.noChange.up.flatMap((u) => u.providerOps))].join(", ")}; changes: ${r.noChange.up.flatMap((u) => u.changes).length}`],
+                    ["refresh", range(stat(r.noChange.refresh.map((x) => x.wallMs))), `${Math.max(...r.noChange.refresh.map((x) => x.execs.perNodeMax))} / ${Math.max(...r.noChange.refresh.map((x) => x.execs.central))}`, kinds(r.noChange.refresh[0].execs)],
+                ],
+            ),
+        );
+        p();
+    }
+
+    p("## Targets");
+    p();
+    p(table(["item", "target", "measured", "result"], r.targets.map((t) => [t.item, t.target, t.measured, t.met ? "met" : `MISSED: ${t.gap}`])));
+    p();
+    p("Substitutions in the lab (see bench/README.md): kubectl exec → the lab's nsenter prefix; kubectl cp → exec of `cat` / `cat >` (one round trip each, as kubectl cp's tar);");
+    p("/kube-ovn (the image WORKDIR, exec cwd) → /root (the lab's exec cwd, per pod); kubectl get pod → lab.sh status (API reads, not execs).");
+    process.stdout.write(out.join("\n") + "\n");
+}

@@ -1,0 +1,362 @@
+/**
+ * `npm run bench`: the benchmark of issue 5 (what is measured and how: bench/README.md).
+ *
+ *   1. enable on N = 3 and 6 lab nodes vs. a replay of the manual procedure on the same lab
+ *   2. enabled=false and back (flag flip) at N = 6
+ *   3. program cost under mocks for 10, 100, 1000 nodes (no cluster)
+ *   4. a no-change `up` and a `refresh` at N = 6
+ *
+ * It drives the real stack program through the test harness (real dynamic-provider host, real
+ * execs into the lab), counts exec round trips with bench/countExecs.sh, prints tables and
+ * writes bench/results/latest.json (+ a timestamped copy). It uses the lab for minutes: run it
+ * as `flock /tmp/koi-lab-user.lock npm run bench` on a shared machine. `-- --quick`: one run
+ * per scenario and no 1000-node program cost (for trying the script, not for numbers).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import type { CommandAccess } from "../components";
+import { validateArgs } from "../components/validation";
+import { readStackConfig, runStack } from "../stacks/program";
+import { Harness, OperationResult, UpResult } from "../test/harness/engine";
+import { DynamicProviderHost } from "../test/harness/providerHost";
+import { LabStatus, freshLab, labAccess, labOk, podSh } from "../test/support/lab";
+import { configFor, nbIpsec, otherConfig, servicePids, tunnelHeaders } from "../test/support/node";
+import { ExecCounts, ExecLog, countExecs } from "./execLog";
+import { busyPercent, cpuTicks, machineDetails } from "./machine";
+import { flagFloorMs } from "./labFloor";
+import { ReplayResult, manualReplay } from "./manualReplay";
+import { measureProgramCost } from "./programCost";
+import { BenchResults, EnableAtN, EnableSample, FlagFlipSample, NoChangeSample, Phase, RefreshSample, printReport, stat } from "./report";
+
+const QUICK = process.argv.includes("--quick");
+const LAB_SIZES = [3, 6];
+/** Items 2 and 4 run at this size. */
+const FLIP_SIZE = 6;
+const RUNS = QUICK ? 1 : 3;
+const COST_SIZES = QUICK ? [10, 100] : [10, 100, 1000];
+const RESULTS = path.join(__dirname, "results");
+/** Exec logs of this invocation (kept until the next one: look at them when a count surprises). */
+const LOG_DIR = path.join(RESULTS, "exec-logs");
+const NO_TUNNELS = "No tunnels configured with IPsec";
+
+const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+
+// ------------------------------------------------------------------------------------------
+// Independent checks of the lab (the product's own status is not taken on trust)
+// ------------------------------------------------------------------------------------------
+
+function showOf(lab: LabStatus, target: string): string {
+    const r = podSh(lab, target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show");
+    return r.status === 0 ? r.stdout : `(tunnels/show failed: ${r.stderr.trim()})`;
+}
+
+/** Every node shows a CONFIGURED tunnel to every peer, named by the peer's system-id. */
+function assertAllConfigured(lab: LabStatus, when: string): void {
+    for (const node of lab.nodes) {
+        const peers = lab.nodes.filter((p) => p.name !== node.name).map((p) => p.systemId).sort();
+        const tunnels = tunnelHeaders(showOf(lab, node.target));
+        const ok = tunnels.length === peers.length && tunnels.every((t) => t.state === "CONFIGURED") && tunnels.map((t) => t.remoteName).sort().join() === peers.join();
+        if (!ok) throw new Error(`${when}: ${node.name} does not show every tunnel CONFIGURED: ${JSON.stringify(tunnels.map((t) => `${t.remoteName} ${t.state}`))}`);
+    }
+}
+
+function assertAllDisabled(lab: LabStatus, when: string): void {
+    for (const node of lab.nodes) {
+        const show = showOf(lab, node.target).trim();
+        if (show !== NO_TUNNELS) throw new Error(`${when}: ${node.name} still shows IPsec tunnels: ${show.slice(0, 200)}`);
+    }
+}
+
+/** After destroy: nb_global ipsec=false and no certificate paths left in OVSDB. */
+function assertClean(lab: LabStatus, when: string): void {
+    if (nbIpsec(lab) !== "false") throw new Error(`${when}: nb_global ipsec is not false`);
+    for (const node of lab.nodes) {
+        if (otherConfig(lab, node.name).certificate !== "") throw new Error(`${when}: ${node.name} still has other_config:certificate`);
+    }
+}
+
+function ready(result: UpResult): boolean {
+    return (result.outputs.summary as { ready?: boolean } | undefined)?.ready === true;
+}
+
+// ------------------------------------------------------------------------------------------
+// A product session: one dynamic-provider host + one harness (one stack), execs counted
+// ------------------------------------------------------------------------------------------
+
+interface Session {
+    lab: LabStatus;
+    log: ExecLog;
+    access: CommandAccess;
+    host: DynamicProviderHost;
+    hostStartMs: number;
+    h: Harness;
+}
+
+async function openSession(lab: LabStatus, log: ExecLog): Promise<Session> {
+    const t0 = performance.now();
+    // Started here (not lazily by the first `up`) so its start-up is reported on its own.
+    const host = await DynamicProviderHost.start();
+    const hostStartMs = performance.now() - t0;
+    const access: CommandAccess = { ...labAccess(lab), prefix: log.wrap(lab.prefix) };
+    return { lab, log, access, host, hostStartMs, h: new Harness({ project: "kube-ovn-ipsec", stack: "bench", host }) };
+}
+
+async function closeSession(s: Session): Promise<void> {
+    await s.h.close();
+    await s.host.stop();
+}
+
+interface Timed<T> {
+    wallMs: number;
+    startedAt: number;
+    result: T;
+    execs: ExecCounts;
+    /** The whole machine's CPU use meanwhile (lab pods, provider host and this process). */
+    cpuBusyPct: number;
+}
+
+async function timed<T>(s: Session, op: () => Promise<T>): Promise<Timed<T>> {
+    const mark = s.log.mark();
+    const cpu = cpuTicks();
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const result = await op();
+    const wallMs = performance.now() - t0;
+    const cpuBusyPct = busyPercent(cpu, cpuTicks());
+    const execs = countExecs(s.log.since(mark), s.lab.central.target, s.lab.nodes.map((n) => n.target));
+    return { wallMs, startedAt, result, execs, cpuBusyPct };
+}
+
+const up = (s: Session, over: { enabled?: boolean } = {}) => timed(s, () => s.h.up(program, { config: configFor(s.lab, { access: s.access, ...over }) }));
+
+const GROUPS: Record<string, string> = {
+    PrivateKey: "keys+certs (tls)",
+    SelfSignedCert: "keys+certs (tls)",
+    CertRequest: "keys+certs (tls)",
+    LocallySignedCert: "keys+certs (tls)",
+    Secret: "Secrets (k8s)",
+    Preflight: "preflight",
+    NodeIpsec: "node apply",
+    IpsecSwitch: "nb_global switch",
+    IpsecStatus: "status wait",
+};
+
+/**
+ * When each kind of step ran during an operation, relative to its start: the provider calls
+ * that do the work (create/update/delete), and apart the engine's check/diff calls to the
+ * provider host that precede them (gRPC, the serialized provider and inputs each way).
+ */
+function phasesOf(result: OperationResult, startedAt: number): Phase[] {
+    const phases = new Map<string, Phase>();
+    for (const j of result.journal) {
+        if (j.op === "configure" || j.op === "read") continue;
+        const base = GROUPS[j.type.slice(j.type.lastIndexOf(":") + 1)] ?? j.type;
+        if (base === "keys+certs (tls)" || base === "Secrets (k8s)") {
+            if (j.op !== "create" && j.op !== "update") continue; // emulated: their check/diff cost nothing
+        }
+        const group = j.op === "check" || j.op === "diff" ? `${base} check/diff` : j.op === "delete" ? `${base} (delete)` : base;
+        const start = j.startedAt - startedAt;
+        const end = start + j.durationMs;
+        const p = phases.get(group);
+        phases.set(group, p ? { name: group, startMs: Math.min(p.startMs, start), endMs: Math.max(p.endMs, end), calls: p.calls + 1 } : { name: group, startMs: start, endMs: end, calls: 1 });
+    }
+    return [...phases.values()].sort((a, b) => a.startMs - b.startMs);
+}
+
+/** Dynamic resources that were created, updated, replaced or deleted by an `up`. */
+function dynamicChanges(result: OperationResult): string[] {
+    return result.steps.filter((st) => st.type.startsWith("pulumi-nodejs:dynamic") && st.op !== "same").map((st) => `${st.name}:${st.op}`);
+}
+
+// ------------------------------------------------------------------------------------------
+// The scenarios
+// ------------------------------------------------------------------------------------------
+
+/** Item 1 (product side): enable from nothing, verify on the nodes; the caller destroys. */
+async function enable(s: Session, run: number): Promise<EnableSample> {
+    const t = await up(s);
+    if (!ready(t.result)) throw new Error(`enable run ${run}: the product returned without every tunnel ready: ${JSON.stringify(t.result.outputs.summary)}`);
+    assertAllConfigured(s.lab, `after enable run ${run}`);
+    return {
+        run,
+        hostStartMs: s.hostStartMs,
+        wallMs: t.wallMs,
+        coldWallMs: s.hostStartMs + t.wallMs,
+        programMs: t.result.timings.programMs,
+        execs: t.execs,
+        cpuBusyPct: t.cpuBusyPct,
+        phases: phasesOf(t.result, t.startedAt),
+    };
+}
+
+/** Item 2: enabled=false (until no node has an IPsec tunnel), then true again (CONFIGURED). */
+async function flagFlip(s: Session, run: number): Promise<FlagFlipSample> {
+    const pidsBefore = s.lab.nodes.map((n) => servicePids(s.lab, n.name));
+    const off = await up(s, { enabled: false });
+    if (!ready(off.result)) throw new Error(`flag flip ${run}: disabling returned not ready: ${JSON.stringify(off.result.outputs.summary)}`);
+    assertAllDisabled(s.lab, `after enabled=false (run ${run})`);
+    const on = await up(s);
+    if (!ready(on.result)) throw new Error(`flag flip ${run}: enabling returned not ready: ${JSON.stringify(on.result.outputs.summary)}`);
+    assertAllConfigured(s.lab, `after enabled=true again (run ${run})`);
+    const pidsAfter = s.lab.nodes.map((n) => servicePids(s.lab, n.name));
+    return {
+        run,
+        offMs: off.wallMs,
+        onMs: on.wallMs,
+        offExecs: off.execs,
+        onExecs: on.execs,
+        offCpuBusyPct: off.cpuBusyPct,
+        onCpuBusyPct: on.cpuBusyPct,
+        offPhases: phasesOf(off.result, off.startedAt),
+        onPhases: phasesOf(on.result, on.startedAt),
+        servicePidsUnchanged: JSON.stringify(pidsBefore) === JSON.stringify(pidsAfter) && pidsAfter.every((p) => p.monitor !== null && p.charon !== null),
+        nodeResourcesChanged: [...dynamicChanges(off.result), ...dynamicChanges(on.result)].filter((c) => c.includes("kube-ovn-ipsec-kube-ovn-")),
+    };
+}
+
+/** Item 4: `up` with nothing changed. */
+async function noChangeUp(s: Session, run: number): Promise<NoChangeSample> {
+    const t = await up(s);
+    return { run, wallMs: t.wallMs, execs: t.execs, changes: dynamicChanges(t.result), providerOps: [...new Set(t.result.journal.filter((j) => !j.emulated).map((j) => j.op))].sort() };
+}
+
+/** Item 4: `refresh` (reads every dynamic resource from the nodes). */
+async function refresh(s: Session, run: number): Promise<RefreshSample> {
+    const t = await timed(s, () => s.h.refresh());
+    return { run, wallMs: t.wallMs, execs: t.execs };
+}
+
+/** Item 1 (replay side), on the lab the product just cleaned up. */
+async function replay(lab: LabStatus, n: number): Promise<EnableAtN["replay"]> {
+    const script = new ExecLog(path.join(LOG_DIR, `replay-${n}.log`));
+    const polls = new ExecLog(path.join(LOG_DIR, `replay-${n}-polls.log`));
+    const r: ReplayResult = await manualReplay(lab, script.wrap(lab.prefix), polls.wrap(lab.prefix));
+    assertAllConfigured(lab, `after the manual procedure (N=${n})`);
+    const execs = countExecs(script.records(), lab.central.target, lab.nodes.map((x) => x.target));
+    if (execs.total !== r.steps.length) throw new Error(`replay N=${n}: the wrapper logged ${execs.total} execs, the replay made ${r.steps.length}`);
+    const onBehalfOf: Record<string, number> = {};
+    for (const st of r.steps) onBehalfOf[st.forNode] = (onBehalfOf[st.forNode] ?? 0) + 1;
+    return { ...r, execs, onBehalfOf, pollExecs: polls.records().length };
+}
+
+async function labSize(n: number, results: BenchResults): Promise<void> {
+    process.stderr.write(`\n== N=${n}: fresh lab\n`);
+    const lab = freshLab(n);
+    if (lab.nodes.length !== n) throw new Error(`the lab came up with ${lab.nodes.length} nodes, not ${n}`);
+    const log = new ExecLog(path.join(LOG_DIR, `product-${n}.log`));
+    const samples: EnableSample[] = [];
+    const destroyMs: number[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+        const s = await openSession(lab, log);
+        try {
+            process.stderr.write(`   product enable, run ${run}/${RUNS}\n`);
+            samples.push(await enable(s, run));
+            if (n === FLIP_SIZE && run === RUNS) {
+                for (let i = 1; i <= RUNS; i++) {
+                    process.stderr.write(`   flag flip ${i}/${RUNS}\n`);
+                    results.flagFlip.push(await flagFlip(s, i));
+                }
+                for (let i = 1; i <= RUNS; i++) {
+                    process.stderr.write(`   lab floor for the flip ${i}/${RUNS} (ovn-nbctl + in-pod wait, no tool)\n`);
+                    results.flagFloor.offMs.push(await flagFloorMs(lab, false));
+                    results.flagFloor.onMs.push(await flagFloorMs(lab, true));
+                }
+                assertAllConfigured(lab, "after the lab floor runs");
+                for (let i = 1; i <= RUNS; i++) {
+                    process.stderr.write(`   no-change up ${i}/${RUNS}\n`);
+                    results.noChange.up.push(await noChangeUp(s, i));
+                }
+                for (let i = 1; i <= RUNS; i++) {
+                    process.stderr.write(`   refresh ${i}/${RUNS}\n`);
+                    results.noChange.refresh.push(await refresh(s, i));
+                }
+                results.noChange.nodes = n;
+            }
+            const d = await timed(s, () => s.h.destroy());
+            destroyMs.push(d.wallMs);
+            assertClean(lab, `after destroy (run ${run})`);
+        } finally {
+            await closeSession(s);
+        }
+    }
+    process.stderr.write(`   manual procedure replay (sequential, ~13 s of restarts per node)\n`);
+    const replayed = await replay(lab, n);
+    const product = {
+        samples,
+        wallMs: stat(samples.map((x) => x.wallMs)),
+        coldWallMs: stat(samples.map((x) => x.coldWallMs)),
+        execsPerNodeMax: Math.max(...samples.map((x) => x.execs.perNodeMax)),
+        execsPerNodeMean: stat(samples.map((x) => x.execs.perNodeMean)).median,
+        execsCentral: Math.max(...samples.map((x) => x.execs.central)),
+        destroyMs: stat(destroyMs),
+    };
+    results.enable.push({
+        nodes: n,
+        product,
+        replay: replayed,
+        ratio: { warm: replayed.wallMs / product.wallMs.median, cold: replayed.wallMs / product.coldWallMs.median },
+    });
+}
+
+function writeResults(results: BenchResults): string[] {
+    fs.mkdirSync(RESULTS, { recursive: true });
+    const json = JSON.stringify(results, null, 2) + "\n";
+    const stamped = path.join(RESULTS, `${results.startedAt.replace(/[:.]/g, "-")}${QUICK ? "-quick" : ""}.json`);
+    fs.writeFileSync(stamped, json);
+    const latest = path.join(RESULTS, QUICK ? "latest-quick.json" : "latest.json");
+    fs.writeFileSync(latest, json);
+    return [latest, stamped];
+}
+
+async function main(): Promise<void> {
+    const started = Date.now();
+    const nodesForDefaults = [{ name: "n", systemId: "n" }];
+    const results: BenchResults = {
+        command: `npm run bench${QUICK ? " -- --quick" : ""}`,
+        quick: QUICK,
+        startedAt: new Date(started).toISOString(),
+        durationS: 0,
+        machine: machineDetails(),
+        settings: { runs: RUNS, labSizes: LAB_SIZES, parallelism: validateArgs({ nodes: nodesForDefaults }).parallelism, waitFor: "configured", costSizes: COST_SIZES },
+        enable: [],
+        flagFlip: [],
+        flagFloor: { offMs: [], onMs: [] },
+        noChange: { nodes: FLIP_SIZE, up: [], refresh: [] },
+        programCost: { samples: [], diagnosis: [] },
+    };
+    fs.rmSync(LOG_DIR, { recursive: true, force: true });
+    try {
+        for (const n of LAB_SIZES) await labSize(n, results);
+    } finally {
+        labOk("down");
+    }
+    process.stderr.write(`\n== program cost under mocks: ${COST_SIZES.join(", ")} nodes (a child process each)\n`);
+    results.programCost.samples = measureProgramCost(COST_SIZES);
+    const largest = COST_SIZES[COST_SIZES.length - 1];
+    process.stderr.write(`   diagnosis: ${largest} nodes with --stack-trace-limit=0\n`);
+    results.programCost.diagnosis = measureProgramCost([largest], "no-stack-traces");
+    results.durationS = (Date.now() - started) / 1000;
+    printReport(results);
+    for (const f of writeResults(results)) process.stdout.write(`wrote ${path.relative(process.cwd(), f)}\n`);
+}
+
+main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+        process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+        process.exit(1);
+    },
+);
+
+// The lab must not be left up by an interrupted run either.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+        process.stderr.write(`\n${signal}: taking the lab down\n`);
+        try {
+            labOk("down");
+        } finally {
+            process.exit(130);
+        }
+    });
+}
