@@ -67,6 +67,30 @@ function digest(value: unknown): string {
     return createHash("sha256").update(JSON.stringify(value)).digest("hex");
 }
 
+interface ComponentOutputs {
+    caCertPem: pulumi.Output<string>;
+    enabled: pulumi.Output<boolean>;
+    status: pulumi.Output<IpsecStatus>;
+    nodes: pulumi.Output<NodeInstallation[]>;
+}
+
+/**
+ * The SDK captures a stack trace for every promise it makes per resource property (and formats
+ * it eagerly, source-mapped under a TypeScript loader): for 1000 nodes that is most of the
+ * program's time and memory (bench item 3). Those traces only feed its promise-leak messages;
+ * each resource's own source position is captured apart (the SDK raises the limit for that).
+ * So the children are registered with traces off, and the limit is restored right after.
+ */
+function withoutPromiseStackTraces<T>(build: () => T): T {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        return build();
+    } finally {
+        Error.stackTraceLimit = limit;
+    }
+}
+
 export class KubeOvnIpsec extends pulumi.ComponentResource {
     /** The CA certificate (public); the CA key stays in Pulumi state, encrypted. */
     public readonly caCertPem: pulumi.Output<string>;
@@ -83,6 +107,16 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
         const settings = validateArgs(args);
         super(COMPONENT_TYPE, name, {}, opts);
         this.settings = settings;
+        const outputs = withoutPromiseStackTraces(() => this.build(name, settings, opts));
+        this.caCertPem = outputs.caCertPem;
+        this.enabled = outputs.enabled;
+        this.status = outputs.status;
+        this.nodes = outputs.nodes;
+        this.registerOutputs({ caCertPem: this.caCertPem, enabled: this.enabled, status: this.status, nodes: this.nodes });
+    }
+
+    /** Registers every child resource; returns the component's outputs. */
+    private build(name: string, settings: Settings, opts: pulumi.ComponentResourceOptions | undefined): ComponentOutputs {
         const child: pulumi.CustomResourceOptions = { parent: this };
         const { access, exec, parallelism } = settings;
 
@@ -104,17 +138,19 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
             }
         }
 
-        // Everything the run will apply, as one digest: the preflight runs again when it changes.
+        // What the node steps will apply, as one digest: the preflight runs again when it changes.
+        // Not `enabled`: a flag flip touches no node, and the switch re-checks what it needs
+        // (exactly one NB leader; the v1.13+ guard when turning IPsec on).
         const generation = pulumi
             .all([caCertPem, pulumi.all(certs.map((c) => c.pki.cert.certPem))])
-            .apply(([caPem, pems]) => digest({ enabled: settings.enabled, nodes: settings.nodes, access, exec, ca: digest(caPem), certs: pems.map((p) => digest(p)) }));
+            .apply(([caPem, pems]) => digest({ nodes: settings.nodes, access, exec, ca: digest(caPem), certs: pems.map((p) => digest(p)) }));
         const preflight = new Preflight(`${name}-preflight`, { access: accessForNodes(access, settings.nodes), exec, nodes: settings.nodes, generation }, child);
 
         const nodeResources = certs.map(
             ({ node, pki }) =>
                 new NodeIpsec(
                     `${name}-${node.name}`,
-                    { node: node.name, systemId: node.systemId, access: accessForNode(access, node.name), exec, parallelism, caCertPem, certPem: pki.cert.certPem, privateKeyPem: pki.privateKeyPem },
+                    { node: node.name, systemId: node.systemId, transport: { access: accessForNode(access, node.name), exec, parallelism }, caCertPem, certPem: pki.cert.certPem, privateKeyPem: pki.privateKeyPem },
                     { parent: this, dependsOn: [preflight] },
                 ),
         );
@@ -122,8 +158,8 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
         const ipsecSwitch = new IpsecSwitch(`${name}-switch`, { enabled: settings.enabled, access: accessForNodes(access, []), exec }, { parent: this, dependsOn: nodeResources });
 
         const statusGeneration = pulumi
-            .all([ipsecSwitch.enabled, pulumi.all(nodeResources.map((n) => n.certSha256))])
-            .apply(([on, shas]) => digest({ on, shas }));
+            .all([ipsecSwitch.enabled, pulumi.all(nodeResources.map((n) => n.installed))])
+            .apply(([on, installed]) => digest({ on, certs: installed.map((i) => i.certSha256) }));
         const status = new IpsecStatusResource(
             `${name}-status`,
             {
@@ -139,31 +175,30 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
             { parent: this, dependsOn: [ipsecSwitch, ...nodeResources] },
         );
 
-        this.caCertPem = caCertPem;
-        this.enabled = ipsecSwitch.enabled;
-        this.status = pulumi.all([status.reports, status.summary]).apply(([nodes, summary]) => ({ nodes, summary }));
-        this.nodes = pulumi.all(
-            certs.map(({ node, pki }, i) => {
-                const r = nodeResources[i];
-                return pulumi
-                    .all([pki.cert.certPem, pki.cert.validityEndTime, r.certificatePath, r.privateKeyPath, r.caCertPath, r.startedMonitor, r.startedIkeDaemon, r.live])
-                    .apply(([pem, notAfter, certificatePath, privateKeyPath, caCertPath, startedMonitor, startedIkeDaemon, live]): NodeInstallation => {
-                        return {
-                            name: node.name,
-                            systemId: node.systemId,
-                            secretName: settings.publishSecrets ? nodeSecretName(node.name) : null,
-                            certificatePath,
-                            privateKeyPath,
-                            caCertPath,
-                            certificateSerial: serialOf(pem),
-                            certificateNotAfter: notAfter,
-                            startedMonitor,
-                            startedIkeDaemon,
-                            live,
-                        };
-                    });
-            }),
+        const nodes = pulumi.all(
+            certs.map(({ node, pki }, i) =>
+                pulumi.all([pki.cert.certPem, pki.cert.validityEndTime, nodeResources[i].installed, nodeResources[i].live]).apply(
+                    ([pem, notAfter, installed, live]): NodeInstallation => ({
+                        name: node.name,
+                        systemId: node.systemId,
+                        secretName: settings.publishSecrets ? nodeSecretName(node.name) : null,
+                        certificatePath: installed.certificatePath,
+                        privateKeyPath: installed.privateKeyPath,
+                        caCertPath: installed.caCertPath,
+                        certificateSerial: serialOf(pem),
+                        certificateNotAfter: notAfter,
+                        startedMonitor: installed.startedMonitor,
+                        startedIkeDaemon: installed.startedIkeDaemon,
+                        live,
+                    }),
+                ),
+            ),
         );
-        this.registerOutputs({ caCertPem: this.caCertPem, enabled: this.enabled, status: this.status, nodes: this.nodes });
+        return {
+            caCertPem,
+            enabled: ipsecSwitch.enabled,
+            status: pulumi.all([status.reports, status.summary]).apply(([reports, summary]) => ({ nodes: reports, summary })),
+            nodes,
+        };
     }
 }

@@ -13,13 +13,18 @@ import { Limiter, createLimiter } from "../util/concurrency";
 import { FILE_PREFIX, IPSEC_DIR, nodeFilePaths, sha256Hex } from "./nodeFiles";
 import { PreviousConfig, applyPayload, applyScript, readScript, removeScript } from "./nodeScripts";
 
+/** How this node is reached: one input (and one output), to keep properties per node few. */
+export interface NodeTransport {
+    access: ResolvedAccess;
+    exec: ExecPolicy;
+    parallelism: number;
+}
+
 /** Inputs, as the engine passes them (secrets already unwrapped). */
 export interface NodeIpsecInputs {
     node: string;
     systemId: string;
-    access: ResolvedAccess;
-    exec: ExecPolicy;
-    parallelism: number;
+    transport: NodeTransport;
     caCertPem: string;
     certPem: string;
     privateKeyPem: string;
@@ -40,23 +45,28 @@ export interface NodeLiveState {
     error: string | null;
 }
 
-/** Outputs (state): no key material, only paths and digests of public certificates. */
-export interface NodeIpsecOutputs {
-    node: string;
-    systemId: string;
-    access: ResolvedAccess;
-    exec: ExecPolicy;
-    parallelism: number;
+/** What was installed on the node: paths and digests of public certificates. */
+export interface NodeInstalled {
     certificatePath: string;
     privateKeyPath: string;
     caCertPath: string;
     certSha256: string;
     caCertSha256: string;
-    /** Private key file digest: lets refresh see a tampered key without storing the key. */
-    privateKeyFileSha256: string;
+    /** Services this component started (and so stops on delete). */
     startedMonitor: boolean;
     startedIkeDaemon: boolean;
+    /** other_config values found before the first apply, restored on delete. */
     previous: PreviousConfig | null;
+}
+
+/** Outputs (state): no key material. Few properties on purpose (each costs the SDK promises). */
+export interface NodeIpsecOutputs {
+    node: string;
+    systemId: string;
+    transport: NodeTransport;
+    installed: NodeInstalled;
+    /** Private key file digest (a secret output): lets refresh see a replaced key file. */
+    privateKeyFileSha256: string;
     live: NodeLiveState;
 }
 
@@ -69,7 +79,7 @@ function limited<T>(parallelism: number, task: () => Promise<T>): Promise<T> {
     return limiter.run(task);
 }
 
-function liveFrom(facts: Record<string, string>, expected: { certificatePath: string; privateKeyPath: string; caCertPath: string; certSha256: string; caCertSha256: string; privateKeyFileSha256: string }): NodeLiveState {
+function liveFrom(facts: Record<string, string>, expected: NodeInstalled, privateKeyFileSha256: string): NodeLiveState {
     return {
         systemId: facts.system_id ?? "",
         configured:
@@ -79,7 +89,7 @@ function liveFrom(facts: Record<string, string>, expected: { certificatePath: st
         filesIntact:
             facts.sha256_certificate === expected.certSha256 &&
             facts.sha256_ca_cert === expected.caCertSha256 &&
-            facts.sha256_private_key === expected.privateKeyFileSha256,
+            facts.sha256_private_key === privateKeyFileSha256,
         privateKeyMode: facts.mode_private_key ?? "",
         monitorRunning: facts.monitor_running === "1",
         ikeDaemonRunning: facts.ike_running === "1",
@@ -92,56 +102,55 @@ function isOurPath(path: string): boolean {
 }
 
 async function apply(inputs: NodeIpsecInputs, olds: NodeIpsecOutputs | null): Promise<NodeIpsecOutputs> {
+    const { access, exec, parallelism } = inputs.transport;
     const paths = nodeFilePaths(inputs.systemId, inputs.certPem, inputs.caCertPem);
     const sha256 = { certificate: sha256Hex(inputs.certPem), privateKey: sha256Hex(inputs.privateKeyPem), caCert: sha256Hex(inputs.caCertPem) };
     const boundary = newBoundary();
-    const result = await limited(inputs.parallelism, async () =>
+    const result = await limited(parallelism, async () =>
         runRemote(
-            inputs.access,
-            await nodeEndpoint(inputs.access, inputs.node, inputs.exec),
+            access,
+            await nodeEndpoint(access, inputs.node, exec),
             {
                 step: "apply",
-                script: applyScript({ boundary, systemId: inputs.systemId, paths, sha256, ovsdbTimeoutSeconds: ovsdbTimeoutFor(inputs.exec), serviceTimeoutSeconds: serviceTimeoutFor(inputs.exec) }),
+                script: applyScript({ boundary, systemId: inputs.systemId, paths, sha256, ovsdbTimeoutSeconds: ovsdbTimeoutFor(exec), serviceTimeoutSeconds: serviceTimeoutFor(exec) }),
                 stdin: applyPayload(inputs.caCertPem, inputs.certPem, inputs.privateKeyPem),
             },
-            inputs.exec,
+            exec,
         ),
     );
     const sections = parseSections(result.stdout, boundary);
     const before = parseFacts(sections.get("previous"));
     const started = parseFacts(sections.get("started"));
     // Remember what was there before us only once (on the first apply); later applies see our own paths.
-    let previous = olds ? olds.previous : null;
+    let previous = olds ? olds.installed.previous : null;
     if (!olds && before.certificate && !isOurPath(before.certificate)) {
         previous = { certificate: before.certificate, privateKey: before.private_key ?? "", caCert: before.ca_cert ?? "" };
     }
-    const expected = {
+    const installed: NodeInstalled = {
         certificatePath: paths.certificate,
         privateKeyPath: paths.privateKey,
         caCertPath: paths.caCert,
         certSha256: sha256.certificate,
         caCertSha256: sha256.caCert,
-        privateKeyFileSha256: sha256.privateKey,
+        startedMonitor: (olds?.installed.startedMonitor ?? false) || started.monitor === "1",
+        startedIkeDaemon: (olds?.installed.startedIkeDaemon ?? false) || started.ike === "1",
+        previous,
     };
     return {
         node: inputs.node,
         systemId: inputs.systemId,
-        access: inputs.access,
-        exec: inputs.exec,
-        parallelism: inputs.parallelism,
-        ...expected,
-        startedMonitor: (olds?.startedMonitor ?? false) || started.monitor === "1",
-        startedIkeDaemon: (olds?.startedIkeDaemon ?? false) || started.ike === "1",
-        previous,
-        live: liveFrom(parseFacts(sections.get("facts")), expected),
+        transport: inputs.transport,
+        installed,
+        privateKeyFileSha256: sha256.privateKey,
+        live: liveFrom(parseFacts(sections.get("facts")), installed, sha256.privateKey),
     };
 }
 
 /** With kubectl, a node whose Node object is gone has nothing left to clean. */
-async function nodeIsGone(inputs: Pick<NodeIpsecOutputs, "node" | "access" | "exec">): Promise<boolean> {
-    if (inputs.access.kind !== "kubectl") return false;
+async function nodeIsGone(node: string, { access, exec }: NodeTransport): Promise<boolean> {
+    if (access.kind !== "kubectl") return false;
     try {
-        await runKubectl(inputs.access, ["get", "node", inputs.node, "--output=name"], "check-node", { ...inputs.exec, retries: 0 });
+        await runKubectl(access, ["get", "node", node, "--output=name"], "check-node", { ...exec, retries: 0 });
         return false;
     } catch (e) {
         return isRemoteError(e) && /NotFound|not found/.test(e.message);
@@ -171,12 +180,10 @@ export const nodeIpsecProvider: pulumi.dynamic.ResourceProvider = {
         const changes =
             replaces.length > 0 ||
             olds.systemId !== news.systemId ||
-            olds.certSha256 !== sha256Hex(news.certPem) ||
-            olds.caCertSha256 !== sha256Hex(news.caCertPem) ||
+            olds.installed.certSha256 !== sha256Hex(news.certPem) ||
+            olds.installed.caCertSha256 !== sha256Hex(news.caCertPem) ||
             olds.privateKeyFileSha256 !== sha256Hex(news.privateKeyPem) ||
-            !sameJson(olds.access, news.access) ||
-            !sameJson(olds.exec, news.exec) ||
-            olds.parallelism !== news.parallelism ||
+            !sameJson(olds.transport, news.transport) ||
             drifted;
         return { changes, replaces, deleteBeforeReplace: true };
     },
@@ -192,12 +199,13 @@ export const nodeIpsecProvider: pulumi.dynamic.ResourceProvider = {
 
     /** Refresh: what the node has now. An unreachable node is reported, not fatal. */
     async read(id: string, props: NodeIpsecOutputs) {
+        const { access, exec, parallelism } = props.transport;
         const boundary = newBoundary();
         try {
-            const result = await limited(props.parallelism, async () =>
-                runRemote(props.access, await nodeEndpoint(props.access, props.node, props.exec), { step: "read", script: readScript({ boundary, ovsdbTimeoutSeconds: ovsdbTimeoutFor(props.exec), serviceTimeoutSeconds: serviceTimeoutFor(props.exec) }) }, props.exec),
+            const result = await limited(parallelism, async () =>
+                runRemote(access, await nodeEndpoint(access, props.node, exec), { step: "read", script: readScript({ boundary, ovsdbTimeoutSeconds: ovsdbTimeoutFor(exec), serviceTimeoutSeconds: serviceTimeoutFor(exec) }) }, exec),
             );
-            return { id, props: { ...props, live: liveFrom(parseFacts(parseSections(result.stdout, boundary).get("facts")), props) } };
+            return { id, props: { ...props, live: liveFrom(parseFacts(parseSections(result.stdout, boundary).get("facts")), props.installed, props.privateKeyFileSha256) } };
         } catch (e) {
             const error = e instanceof Error ? e.message : String(e);
             return { id, props: { ...props, live: { ...props.live, configured: false, error } } };
@@ -205,23 +213,25 @@ export const nodeIpsecProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async delete(_id: string, props: NodeIpsecOutputs) {
+        const { access, exec, parallelism } = props.transport;
+        const { previous, startedMonitor, startedIkeDaemon } = props.installed;
         const boundary = newBoundary();
         let endpoint;
         try {
-            endpoint = await nodeEndpoint(props.access, props.node, props.exec);
+            endpoint = await nodeEndpoint(access, props.node, exec);
         } catch (e) {
-            if (await nodeIsGone(props)) return; // the node left the cluster: nothing to clean
+            if (await nodeIsGone(props.node, props.transport)) return; // the node left the cluster: nothing to clean
             throw e;
         }
-        await limited(props.parallelism, () =>
+        await limited(parallelism, () =>
             runRemote(
-                props.access,
+                access,
                 endpoint,
                 {
                     step: "remove",
-                    script: removeScript({ boundary, restore: props.previous, stopMonitor: props.startedMonitor, stopIkeDaemon: props.startedIkeDaemon, ovsdbTimeoutSeconds: ovsdbTimeoutFor(props.exec), serviceTimeoutSeconds: serviceTimeoutFor(props.exec) }),
+                    script: removeScript({ boundary, restore: previous, stopMonitor: startedMonitor, stopIkeDaemon: startedIkeDaemon, ovsdbTimeoutSeconds: ovsdbTimeoutFor(exec), serviceTimeoutSeconds: serviceTimeoutFor(exec) }),
                 },
-                props.exec,
+                exec,
             ),
         );
     },

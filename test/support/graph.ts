@@ -34,7 +34,8 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>
         default:
             if (type.startsWith("pulumi-nodejs:dynamic")) {
                 const { __provider: _provider, ...rest } = inputs;
-                return { ...rest, certSha256: `sha-${name}`, enabled: inputs.enabled, reports: [], summary: { ready: true }, live: {} };
+                const installed = { certificatePath: `/c/${name}`, privateKeyPath: `/k/${name}`, caCertPath: "/ca", certSha256: `sha-${name}`, caCertSha256: "sha-ca", startedMonitor: true, startedIkeDaemon: true, previous: null };
+                return { ...rest, installed, enabled: inputs.enabled, reports: [], summary: { ready: true }, live: {} };
             }
             return inputs;
     }

@@ -116,9 +116,11 @@ describe.each([1, 3, 10])("resource graph with %i node(s)", (n) => {
             const r = byName(regs, `ipsec-${node.name}`).inputs;
             expect(r.node).toBe(node.name);
             expect(r.systemId).toBe(node.systemId);
-            expect(r.access).toMatchObject({ kind: "kubectl", namespace: "kube-system", ovsPodSelector: "app=ovs", ovsContainer: "openvswitch", centralPodSelector: "ovn-nb-leader=true", centralContainer: "ovn-central" });
-            expect(r.exec).toEqual({ timeoutSeconds: 60, retries: 2 });
-            expect(r.parallelism).toBe(10);
+            expect(r.transport).toMatchObject({
+                access: { kind: "kubectl", namespace: "kube-system", ovsPodSelector: "app=ovs", ovsContainer: "openvswitch", centralPodSelector: "ovn-nb-leader=true", centralContainer: "ovn-central" },
+                exec: { timeoutSeconds: 60, retries: 2 },
+                parallelism: 10,
+            });
         }
     });
 
@@ -176,7 +178,7 @@ describe("options", () => {
         const targets = Object.fromEntries(nodes.map((x, i) => [x.name, `pod-${i}`]));
         const regs = await build({ nodes, access: { kind: "command", prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: targets }, scriptVia: "stdin" } });
         for (const [i, node] of nodes.entries()) {
-            expect(byName(regs, `ipsec-${node.name}`).inputs.access).toEqual({ kind: "command", prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: { [node.name]: `pod-${i}` } }, scriptVia: "stdin", kubeOvnVersion: null });
+            expect((byName(regs, `ipsec-${node.name}`).inputs.transport as { access: unknown }).access).toEqual({ kind: "command", prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: { [node.name]: `pod-${i}` } }, scriptVia: "stdin", kubeOvnVersion: null });
         }
         expect((byName(regs, "ipsec-switch").inputs.access as { targets: unknown }).targets).toEqual({ central: "central-host", nodes: {} });
         expect((byName(regs, "ipsec-status").inputs.access as { targets: unknown }).targets).toEqual({ central: "central-host", nodes: targets });

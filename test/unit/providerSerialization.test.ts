@@ -44,12 +44,15 @@ describe("serialized providers", () => {
     it("the loaded node provider diffs by certificate content, access and drift", async () => {
         const node = providers.get("NodeIpsec") as Provider;
         const access = { kind: "command", prefix: ["x", "{target}"], targets: { central: "c", nodes: { w1: "t1" } }, scriptVia: "argv", kubeOvnVersion: null };
-        const news = { node: "w1", systemId: "sid-1", access, exec: { timeoutSeconds: 60, retries: 2 }, parallelism: 10, caCertPem: "CA", certPem: "CERT", privateKeyPem: "KEY" };
+        const transport = { access, exec: { timeoutSeconds: 60, retries: 2 }, parallelism: 10 };
+        const news = { node: "w1", systemId: "sid-1", transport, caCertPem: "CA", certPem: "CERT", privateKeyPem: "KEY" };
         const live = { systemId: "sid-1", configured: true, filesIntact: true, privateKeyMode: "600", monitorRunning: true, ikeDaemonRunning: true, error: null };
-        const olds = { ...news, certSha256: sha256Hex("CERT"), caCertSha256: sha256Hex("CA"), privateKeyFileSha256: sha256Hex("KEY"), live };
+        const installed = { certificatePath: "/c", privateKeyPath: "/k", caCertPath: "/ca", certSha256: sha256Hex("CERT"), caCertSha256: sha256Hex("CA"), startedMonitor: true, startedIkeDaemon: true, previous: null };
+        const olds = { node: "w1", systemId: "sid-1", transport, installed, privateKeyFileSha256: sha256Hex("KEY"), live };
         expect(await node.diff("node/w1", olds, news)).toMatchObject({ changes: false, replaces: [] });
         expect(await node.diff("node/w1", olds, { ...news, certPem: "CERT2" })).toMatchObject({ changes: true });
-        expect(await node.diff("node/w1", olds, { ...news, access: { ...access, prefix: ["y", "{target}"] } })).toMatchObject({ changes: true });
+        expect(await node.diff("node/w1", olds, { ...news, transport: { ...transport, access: { ...access, prefix: ["y", "{target}"] } } })).toMatchObject({ changes: true });
+        expect(await node.diff("node/w1", olds, { ...news, transport: { ...transport, parallelism: 3 } })).toMatchObject({ changes: true });
         expect(await node.diff("node/w1", { ...olds, live: { ...live, monitorRunning: false } }, news)).toMatchObject({ changes: true });
         expect(await node.diff("node/w1", olds, { ...news, node: "w9" })).toMatchObject({ changes: true, replaces: ["node"] });
     });
