@@ -6,67 +6,15 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { LabStatus, REPO, lab, labOk, labStatus as status, podOk, podSh as podShIn, run } from "../support/lab";
 
-const REPO = path.resolve(__dirname, "../..");
 const LAB = path.join(REPO, "lab", "lab.sh");
 const STACK_FILE = path.join(REPO, "stacks", "Pulumi.lab.yaml");
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-interface LabNode {
-    name: string;
-    systemId: string;
-    ip: string;
-    target: string;
-    pid1: number;
-}
-interface LabStatus {
-    up: boolean;
-    stateDir: string;
-    prefix: string[];
-    central: { target: string; ip: string };
-    nodes: LabNode[];
-}
-interface Run {
-    status: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
-    ms: number;
-}
-
-function run(file: string, args: string[], input?: string, timeoutMs = 60_000): Run {
-    const t0 = Date.now();
-    const r = spawnSync(file, args, { input, encoding: "utf8", timeout: timeoutMs });
-    if (r.error) throw r.error;
-    return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - t0 };
-}
-
-function lab(...args: string[]): Run {
-    return run("bash", [LAB, ...args]);
-}
-
-/** Runs a lab command that must succeed; its log goes to stderr, shown on failure. */
-function labOk(...args: string[]): Run {
-    const r = lab(...args);
-    if (r.status !== 0) throw new Error(`lab ${args.join(" ")} exited ${r.status}:\n${r.stderr}${r.stdout}`);
-    return r;
-}
-
-function status(): LabStatus {
-    return JSON.parse(labOk("status", "--json").stdout) as LabStatus;
-}
-
-/** Runs `sh -c script` in a pod exactly as the product does: the prefix, then sh -c. */
-function podSh(prefix: string[], target: string, script: string, input?: string): Run {
-    const argv = prefix.map((a) => a.split("{target}").join(target));
-    return run(argv[0], [...argv.slice(1), "sh", "-c", script], input);
-}
-
-function shOk(prefix: string[], target: string, script: string): string {
-    const r = podSh(prefix, target, script);
-    if (r.status !== 0) throw new Error(`${target}: ${script} exited ${r.status}:\n${r.stderr}`);
-    return r.stdout;
-}
+/** The shared helpers take the lab status (for its prefix); these tests hold only the prefix. */
+const podSh = (prefix: string[], target: string, script: string, input?: string) => podShIn({ prefix } as LabStatus, target, script, input);
+const shOk = (prefix: string[], target: string, script: string) => podOk({ prefix } as LabStatus, target, script);
 
 /** The remote IPs of a node's geneve tunnels, sorted. */
 function tunnels(prefix: string[], target: string): string[] {
