@@ -12,12 +12,11 @@
  * as `flock /tmp/koi-lab-user.lock npm run bench` on a shared machine. `-- --quick`: one run
  * per scenario and no 1000-node program cost (for trying the script, not for numbers).
  */
-import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import type { CommandAccess } from "../components";
 import { validateArgs } from "../components/validation";
-import { readStackConfig, runStack } from "../stacks/program";
+import { stackProgram } from "../stacks/program";
 import { Harness, OperationResult, UpResult } from "../test/harness/engine";
 import { DynamicProviderHost } from "../test/harness/providerHost";
 import { LabStatus, freshLab, labAccess, labOk, podSh } from "../test/support/lab";
@@ -40,7 +39,7 @@ const RESULTS = path.join(__dirname, "results");
 const LOG_DIR = path.join(RESULTS, "exec-logs");
 const NO_TUNNELS = "No tunnels configured with IPsec";
 
-const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+const program = stackProgram;
 
 // ------------------------------------------------------------------------------------------
 // Independent checks of the lab (the product's own status is not taken on trust)

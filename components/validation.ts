@@ -181,21 +181,21 @@ function validateNodes(p: Problems, nodes: unknown): NodeSpec[] {
             p.add(`nodes[${i}]`, node, "must be { name, systemId }");
             return;
         }
-        let ok = true;
-        if (!isNodeName(node.name)) {
-            p.add(`nodes[${i}].name`, node.name, "must be a Kubernetes node name (DNS-1123 subdomain, lower case)");
-            ok = false;
-        } else if (names.has(node.name)) {
-            p.add(`nodes[${i}].name`, node.name, `duplicate of nodes[${names.get(node.name)}]`);
-            ok = false;
-        } else names.set(node.name, i);
-        if (!isSystemId(node.systemId)) {
-            p.add(`nodes[${i}].systemId`, node.systemId, "must be an OVS system-id: 1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric");
-            ok = false;
-        } else if (ids.has(node.systemId)) {
-            p.add(`nodes[${i}].systemId`, node.systemId, `duplicate of nodes[${ids.get(node.systemId)}]`);
-            ok = false;
-        } else ids.set(node.systemId, i);
+        // Valid, then unique: each field reports its own problem.
+        const check = (field: "name" | "systemId", valid: boolean, rule: string, seen: Map<string, number>): boolean => {
+            const value = node[field];
+            if (!valid) p.add(`nodes[${i}].${field}`, value, rule);
+            else if (seen.has(value as string)) p.add(`nodes[${i}].${field}`, value, `duplicate of nodes[${seen.get(value as string)}]`);
+            else {
+                seen.set(value as string, i);
+                return true;
+            }
+            return false;
+        };
+        const ok = [
+            check("name", isNodeName(node.name), "must be a Kubernetes node name (DNS-1123 subdomain, lower case)", names),
+            check("systemId", isSystemId(node.systemId), "must be an OVS system-id: 1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric", ids),
+        ].every(Boolean);
         if (ok) out.push({ name: node.name as string, systemId: node.systemId as string });
     });
     return out;

@@ -10,16 +10,15 @@
  *   npm run demo -- refresh       # re-read status
  *   npm run demo -- destroy       # remove IPsec from the lab nodes (the lab stays up)
  */
-import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import type { IpsecStatus } from "../components";
-import { readStackConfig, runStack } from "../stacks/program";
+import { stackProgram } from "../stacks/program";
 import { Harness, HarnessError, HarnessState } from "../test/harness/engine";
 import { labStatus } from "../test/support/lab";
 import { configFor } from "../test/support/node";
 
-const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+const program = stackProgram;
 
 function printStatus(status: IpsecStatus | undefined): void {
     if (!status) return;

@@ -1,5 +1,4 @@
 /** Entry point of the Pulumi program (Pulumi.yaml `main`). */
-import * as pulumi from "@pulumi/pulumi";
-import { readStackConfig, runStack } from "./program";
+import { stackProgram } from "./program";
 
-export = runStack(readStackConfig(new pulumi.Config()));
+export = stackProgram();

@@ -3,31 +3,13 @@
  * so tests and benchmarks can run it with any config under Pulumi's mocks.
  */
 import * as pulumi from "@pulumi/pulumi";
-import {
-    Access,
-    CaOptions,
-    CertificateOptions,
-    KubeOvnIpsec,
-    KubeOvnIpsecArgs,
-    NodeSpec,
-    WaitFor,
-    discoverNodes,
-} from "../components";
+import { Access, CaOptions, CertificateOptions, KubeOvnIpsec, KubeOvnIpsecArgs, NodeSpec, WaitFor, discoverNodes } from "../components";
 
-/** Config keys read from the `kube-ovn-ipsec` namespace (see docs/CONFIG.md). */
-export interface StackConfig {
-    enabled?: boolean;
-    access?: Access;
-    nodes?: NodeSpec[];
-    certificate?: CertificateOptions;
-    ca?: CaOptions;
-    waitFor?: WaitFor;
-    timeoutSeconds?: number;
-    parallelism?: number;
-    execTimeoutSeconds?: number;
-    retries?: number;
-    publishSecrets?: boolean;
-}
+/**
+ * Config keys read from the `kube-ovn-ipsec` namespace (see docs/CONFIG.md): the component's
+ * arguments, with `nodes` optional (discovered when absent).
+ */
+export type StackConfig = Omit<KubeOvnIpsecArgs, "nodes"> & { nodes?: NodeSpec[] };
 
 export function readStackConfig(config: pulumi.Config): StackConfig {
     return {
@@ -87,4 +69,9 @@ export async function runStack(cfg: StackConfig): Promise<Record<string, pulumi.
         status: ipsec.status,
         summary: ipsec.status.apply((s) => s.summary),
     };
+}
+
+/** The program as Pulumi runs it: this project's stack config in, stack outputs out. */
+export function stackProgram(): Promise<Record<string, pulumi.Output<unknown>>> {
+    return runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
 }

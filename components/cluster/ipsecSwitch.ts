@@ -1,13 +1,9 @@
 /** `nb_global ipsec` as a resource, created after every node resource. */
 import * as pulumi from "@pulumi/pulumi";
-import { ExecPolicy, ResolvedAccess } from "../transport/access";
-import { ipsecSwitchProvider } from "./ipsecSwitchProvider";
+import { InputsOf } from "../util/inputs";
+import { IpsecSwitchInputs, ipsecSwitchProvider } from "./ipsecSwitchProvider";
 
-export interface IpsecSwitchArgs {
-    enabled: boolean;
-    access: ResolvedAccess;
-    exec: ExecPolicy;
-}
+export type IpsecSwitchArgs = InputsOf<IpsecSwitchInputs>;
 
 export class IpsecSwitch extends pulumi.dynamic.Resource {
     /** The live value of nb_global ipsec (after apply, or as refreshed). */

@@ -1,15 +1,9 @@
 /** The read-only cluster checks as a resource every node resource depends on. */
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeSpec } from "../args";
-import { ExecPolicy, ResolvedAccess } from "../transport/access";
-import { preflightProvider } from "./preflightProvider";
+import { InputsOf } from "../util/inputs";
+import { PreflightInputs, preflightProvider } from "./preflightProvider";
 
-export interface PreflightArgs {
-    access: ResolvedAccess;
-    exec: ExecPolicy;
-    nodes: NodeSpec[];
-    generation: pulumi.Input<string>;
-}
+export type PreflightArgs = InputsOf<PreflightInputs>;
 
 export class Preflight extends pulumi.dynamic.Resource {
     declare readonly kubeOvnVersion: pulumi.Output<string | null>;

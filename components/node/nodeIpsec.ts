@@ -1,16 +1,10 @@
 /** The per-node dynamic resource, as the program sees it (the work is in nodeIpsecProvider). */
 import * as pulumi from "@pulumi/pulumi";
-import { NodeInstalled, NodeLiveState, NodeTransport, nodeIpsecProvider } from "./nodeIpsecProvider";
+import { InputsOf } from "../util/inputs";
+import { NodeInstalled, NodeIpsecInputs, NodeLiveState, nodeIpsecProvider } from "./nodeIpsecProvider";
 
-export interface NodeIpsecArgs {
-    node: string;
-    systemId: string;
-    transport: NodeTransport;
-    caCertPem: pulumi.Input<string>;
-    certPem: pulumi.Input<string>;
-    /** Must be a secret Output: it is stored encrypted and sent only on stdin. */
-    privateKeyPem: pulumi.Input<string>;
-}
+/** `privateKeyPem` is wrapped as a secret here whatever is passed: stored encrypted, sent on stdin. */
+export type NodeIpsecArgs = InputsOf<NodeIpsecInputs>;
 
 export class NodeIpsec extends pulumi.dynamic.Resource {
     // `declare`: an ES2022 class field would reset what the base constructor set up.

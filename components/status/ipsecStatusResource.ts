@@ -1,20 +1,10 @@
 /** Tunnel status as a resource: waited for on apply, re-read on refresh. */
 import * as pulumi from "@pulumi/pulumi";
-import type { NodeSpec, WaitFor } from "../args";
-import { ExecPolicy, ResolvedAccess } from "../transport/access";
+import { InputsOf } from "../util/inputs";
 import type { NodeStatusReport, StatusSummary } from "./nodeStatus";
-import { ipsecStatusProvider } from "./statusProvider";
+import { IpsecStatusInputs, ipsecStatusProvider } from "./statusProvider";
 
-export interface IpsecStatusArgs {
-    access: ResolvedAccess;
-    exec: ExecPolicy;
-    parallelism: number;
-    nodes: NodeSpec[];
-    enabled: boolean;
-    waitFor: WaitFor;
-    timeoutSeconds: number;
-    generation: pulumi.Input<string>;
-}
+export type IpsecStatusArgs = InputsOf<IpsecStatusInputs>;
 
 export class IpsecStatusResource extends pulumi.dynamic.Resource {
     declare readonly reports: pulumi.Output<NodeStatusReport[]>;

@@ -4,18 +4,10 @@
  * waiting. On timeout it fails with what each node reached (the last recorded status stays).
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { NodeSpec, WaitFor } from "../args";
-import { ExecPolicy, ResolvedAccess } from "../transport/access";
-import { collectStatus } from "./collectStatus";
+import { CollectRequest, collectStatus } from "./collectStatus";
 import { NodeStatusReport, StatusSummary, describeNode, summarize } from "./nodeStatus";
 
-export interface IpsecStatusInputs {
-    access: ResolvedAccess;
-    exec: ExecPolicy;
-    parallelism: number;
-    nodes: NodeSpec[];
-    enabled: boolean;
-    waitFor: WaitFor;
+export interface IpsecStatusInputs extends Omit<CollectRequest, "deadline"> {
     timeoutSeconds: number;
     /** Changes whenever a node or the switch changed: the status is then read again. */
     generation: string;

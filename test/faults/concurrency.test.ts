@@ -3,8 +3,7 @@
  * and a run with no change executes nothing on any node and reports no diff (with refresh,
  * only read-only commands run).
  */
-import * as pulumi from "@pulumi/pulumi";
-import { readStackConfig, runStack } from "../../stacks/program";
+import { stackProgram } from "../../stacks/program";
 import { Harness } from "../harness/engine";
 import { ExecProxy } from "../support/execProxy";
 import { LabStatus, freshLab, labAccess, labOk } from "../support/lab";
@@ -12,7 +11,7 @@ import { configFor } from "../support/node";
 
 jest.setTimeout(240_000);
 
-const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+const program = stackProgram;
 let lab: LabStatus;
 const proxy = new ExecProxy();
 const config = (parallelism: number) => configFor(lab, { access: proxy.wrap(labAccess(lab)), parallelism });

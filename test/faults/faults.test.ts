@@ -4,9 +4,8 @@
  * what it said, the other nodes finish, no node is left with half a configuration, and once the
  * fault is gone a re-run converges without touching the healthy nodes.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "crypto";
-import { readStackConfig, runStack } from "../../stacks/program";
+import { stackProgram } from "../../stacks/program";
 import { Harness, HarnessError, UpResult } from "../harness/engine";
 import { ExecProxy } from "../support/execProxy";
 import { LabNode, LabStatus, freshLab, labAccess, labOk, podOk, podSh } from "../support/lab";
@@ -14,7 +13,7 @@ import { configFor, otherConfig, ourFiles, servicePids } from "../support/node";
 
 jest.setTimeout(240_000);
 
-const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+const program = stackProgram;
 const EXEC_TIMEOUT = 12;
 const RETRIES = 2;
 

@@ -2,8 +2,7 @@
  * Hostile and wrong input, one row per case: each is refused with a clear error before anything
  * changes on any node, and each row proves it (no command reached any node, nodes unchanged).
  */
-import * as pulumi from "@pulumi/pulumi";
-import { readStackConfig, runStack } from "../../stacks/program";
+import { stackProgram } from "../../stacks/program";
 import { Harness, HarnessError } from "../harness/engine";
 import { ExecProxy } from "../support/execProxy";
 import { FakeCluster, FakeKubeApi, startFakeKubeApi } from "../support/fakeKubeApi";
@@ -12,7 +11,7 @@ import { configFor, otherConfig, ourFiles, servicePids } from "../support/node";
 
 jest.setTimeout(120_000);
 
-const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+const program = stackProgram;
 let lab: LabStatus;
 const proxy = new ExecProxy();
 

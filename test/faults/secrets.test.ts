@@ -4,7 +4,6 @@
  * provider host logged, any error message, or anything in the state outside a secret; and on
  * the nodes the key files are written atomically with mode 0600.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -12,7 +11,7 @@ import * as path from "path";
 import { generateKeyPairSync } from "crypto";
 import { nodeFilePaths, sha256Hex } from "../../components/node/nodeFiles";
 import { applyPayload, applyScript } from "../../components/node/nodeScripts";
-import { readStackConfig, runStack } from "../../stacks/program";
+import { stackProgram } from "../../stacks/program";
 import { Harness, HarnessError } from "../harness/engine";
 import { ExecProxy } from "../support/execProxy";
 import { keyFingerprints, leaksIn, privateKeys } from "../support/keyMaterial";
@@ -21,7 +20,7 @@ import { configFor, otherConfig, ourFiles, waitFor } from "../support/node";
 
 jest.setTimeout(240_000);
 
-const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+const program = stackProgram;
 let lab: LabStatus;
 let h: Harness;
 const proxy = new ExecProxy();

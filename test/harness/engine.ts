@@ -17,6 +17,7 @@ import { randomBytes, randomUUID } from "crypto";
 import * as vm from "vm";
 import { DynamicProviderHost, HostOptions, PropertyMap, ProviderCallError, ProviderOp, ResourceRef } from "./providerHost";
 import { TLS_SECRET_OUTPUTS, createTlsResource, isTlsType, tlsNeedsRenewal } from "./tlsDouble";
+import { createLimiter } from "../../components/util/concurrency";
 import * as wire from "./wire";
 import { WireMap } from "./wire";
 
@@ -282,23 +283,6 @@ function refOf(r: { urn: string; type: string; name: string }): ResourceRef {
     return { urn: r.urn, type: r.type, name: r.name };
 }
 
-/** A limiter of concurrent tasks. */
-function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-    let active = 0;
-    const waiting: Array<() => void> = [];
-    return async <T>(task: () => Promise<T>): Promise<T> => {
-        // A finishing task hands its slot straight to the next waiter (no window to overrun).
-        if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-        else active++;
-        try {
-            return await task();
-        } finally {
-            const next = waiting.shift();
-            if (next) next();
-            else active--;
-        }
-    };
-}
 
 /**
  * Swaps the REAL process's unhandledRejection listeners for a recorder during a run. The SDK
@@ -375,7 +359,8 @@ export class Harness {
         this.project = options.state?.project ?? options.project ?? "project";
         this.stack = options.state?.stack ?? options.stack ?? "stack";
         this.current = options.state ? (JSON.parse(JSON.stringify(options.state)) as HarnessState) : { version: 1, project: this.project, stack: this.stack, resources: [] };
-        this.limit = createLimiter(options.parallel ?? Number.POSITIVE_INFINITY);
+        const limiter = createLimiter(options.parallel ?? Number.POSITIVE_INFINITY);
+        this.limit = (task) => limiter.run(task);
     }
 
     /** The current state (treat as read-only; `snapshot()` for a copy). */

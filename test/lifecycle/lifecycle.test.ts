@@ -4,16 +4,15 @@
  * harness, running the real stack program with stack config. Tests run in order and share
  * the lab and the harness state, like successive `pulumi up` runs on one stack.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate } from "crypto";
-import { readStackConfig, runStack } from "../../stacks/program";
+import { stackProgram } from "../../stacks/program";
 import { Harness, HarnessError, UpResult } from "../harness/engine";
 import { LabNode, LabStatus, freshLab, labOk, labStatus, podOk, podSh } from "../support/lab";
 import { configFor, ikePeers, ikeUp, nbIpsec, otherConfig, ourFiles, servicePids, triggerIke, tunnelHeaders, waitFor } from "../support/node";
 
 jest.setTimeout(180_000);
 
-const program = () => runStack(readStackConfig(new pulumi.Config("kube-ovn-ipsec")));
+const program = stackProgram;
 const NO_TUNNELS = "No tunnels configured with IPsec";
 
 let lab: LabStatus;
