@@ -66,7 +66,6 @@ for k in certificate private_key ca_cert; do
 done
 if monitor_up; then echo monitor_running=1; else echo monitor_running=0; fi
 if ike_up; then echo ike_running=1; else echo ike_running=0; fi
-printf 'our_files=%s\\n' "$(ls -1 ${OUR_FILE_GLOBS.join(" ")} 2>/dev/null | tr '\\n' ' ')"
 `;
 }
 
