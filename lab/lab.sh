@@ -32,6 +32,15 @@
 set -euo pipefail
 shopt -s nullglob
 
+# Close every file descriptor inherited beyond stdio (bash keeps the script on 255): the
+# pods' daemons would hold them for as long as they live.  One of them is the lock of
+# `flock LOCK bash lab/lab.sh up`, which then stayed locked until the lab went down.
+for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    if ((fd > 2 && fd != 255)); then exec {fd}>&-; fi
+done
+unset fd
+
 # A fixed, minimal environment: the lab must not pick up pyenv shims, npm's PATH, etc.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
 CLEAN_PATH=$PATH

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { LabStatus, REPO, lab, labOk, labStatus as status, podOk, podSh as podShIn, run } from "../support/lab";
 
@@ -103,6 +104,20 @@ function podPids(pid1: number): number[] {
     return out;
 }
 
+/** Pids of the processes that have `file` open. */
+function holders(file: string): number[] {
+    const out: number[] = [];
+    for (const d of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(d)) continue;
+        try {
+            if (fs.readdirSync(`/proc/${d}/fd`).some((f) => fs.readlinkSync(`/proc/${d}/fd/${f}`) === file)) out.push(Number(d));
+        } catch {
+            // exited meanwhile, or a kernel thread
+        }
+    }
+    return out;
+}
+
 function labNetns(): string[] {
     return fs.existsSync("/run/netns") ? fs.readdirSync("/run/netns").filter((n) => n.startsWith("koi-")) : [];
 }
@@ -141,8 +156,15 @@ describe("lab (real namespaces, OVS, OVN)", () => {
     });
 
     test("up --nodes 2 starts ovn-central and two nodes with a geneve tunnel to each other", () => {
-        const r = labOk("up", "--nodes", "2");
-        expect(r.stderr).toMatch(/lab up: ovn-central \+ 2 node\(s\) in [\d.]+s/);
+        // started as `flock LOCK bash lab/lab.sh up` starts it: with a descriptor beyond stdio
+        // (flock's lock), which no pod process may keep (the lock would stay held)
+        const inherited = path.join(os.tmpdir(), `koi-lab-test-inherited-${process.pid}`);
+        const fd = fs.openSync(inherited, "w");
+        const r = spawnSync("bash", [LAB, "up", "--nodes", "2"], { stdio: ["ignore", "pipe", "pipe", fd], encoding: "utf8", timeout: 120_000 });
+        fs.closeSync(fd);
+        expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0, stderr: expect.stringMatching(/lab up: ovn-central \+ 2 node\(s\) in [\d.]+s/) });
+        expect(holders(inherited)).toEqual([]);
+        fs.unlinkSync(inherited);
         s = status();
         expect(s.up).toBe(true);
         expect(s.central).toEqual({ target: "ovn-central", ip: expect.stringMatching(/^10\.\d+\.\d+\.\d+$/) });
