@@ -66,8 +66,10 @@ CENTRAL=ovn-central
 MAX_NODES=8
 DEFAULT_NODES=3
 
+# iptables (the ovs-ovn image ships it) for the fail-closed guard; tcpdump to see on the
+# lab bridge whether a datagram left a node (in plain text)
 PKGS=(openvswitch-switch openvswitch-common openvswitch-pki openvswitch-ipsec
-    ovn-central ovn-host strongswan libstrongswan-standard-plugins)
+    ovn-central ovn-host strongswan libstrongswan-standard-plugins iptables tcpdump)
 
 # Nodes are named like a kind cluster's.  Slot k (1..8; central is 0) fixes a pod's name,
 # address (10.213.0.1<k>) and bridge-side veth (koi-p<k>: IFNAMSIZ is 15, names are not).
@@ -221,7 +223,7 @@ check_tools() {
     local t missing=()
     for t in nsenter unshare setsid ip pgrep flock awk ovs-vsctl ovs-appctl ovs-vswitchd \
         ovsdb-server ovsdb-tool ovn-nbctl ovn-sbctl ovn-controller ovn-northd ovs-pki ipsec \
-        service python3; do
+        service python3 iptables; do
         command -v "$t" >/dev/null 2>&1 || missing+=("$t")
     done
     for t in /usr/share/openvswitch/scripts/ovs-ctl /usr/share/ovn/scripts/ovn-ctl \
