@@ -10,6 +10,10 @@
 #   status [--json]             show the lab (--json: one JSON object on stdout)
 #   add-node                    add the next node (kube-ovn-worker<k>), max 8 nodes
 #   remove-node NAME            stop a node, delete its chassis, drop its state
+#   restart-pod NAME            what a restart of a node's ovs-ovn container does: every
+#                               process killed, container-local paths reset, host paths and
+#                               the network namespace kept; OVS and OVN start again, IPsec not
+#   reboot-node NAME            the same plus a fresh network namespace and an empty /run
 #   exec TARGET -- CMD...       run CMD in a pod (TARGET: a node name or ovn-central)
 #   help                        this text
 #
@@ -61,6 +65,7 @@ MARKER=$STATE/.kube-ovn-ipsec-lab
 LOCK_FILE=/run/lock/kube-ovn-ipsec-lab.lock
 
 BRIDGE_NS=koi-bridge
+BRIDGE_DEV=br0 # the lab's Linux bridge, in $BRIDGE_NS: where tests watch the wire
 SUBNET=10.213.0 # a /24 that exists only inside the lab's namespaces
 CENTRAL=ovn-central
 MAX_NODES=8
@@ -72,15 +77,29 @@ PKGS=(openvswitch-switch openvswitch-common openvswitch-pki openvswitch-ipsec
     ovn-central ovn-host strongswan libstrongswan-standard-plugins iptables tcpdump)
 
 # Nodes are named like a kind cluster's.  Slot k (1..8; central is 0) fixes a pod's name,
-# address (10.213.0.1<k>) and bridge-side veth (koi-p<k>: IFNAMSIZ is 15, names are not).
+# address (10.213.0.1<k>), eth0's MAC (02:00 + the address in hex: a rebooted node keeps
+# its NIC, so its peers' ARP entries stay right) and bridge-side veth (koi-p<k>: IFNAMSIZ
+# is 15, names are not).
 NODE_NAMES=(kube-ovn-control-plane kube-ovn-worker)
 for ((k = 2; k < MAX_NODES; k++)); do NODE_NAMES+=("kube-ovn-worker$k"); done
-declare -A SLOT=([$CENTRAL]=0) IP VETH
+declare -A SLOT=([$CENTRAL]=0) IP VETH MAC
 for ((k = 1; k <= MAX_NODES; k++)); do SLOT[${NODE_NAMES[k - 1]}]=$k; done
 for t in "${!SLOT[@]}"; do
     IP[$t]=$SUBNET.$((10 + SLOT[$t]))
     VETH[$t]=koi-p${SLOT[$t]}
+    printf -v 'MAC[$t]' '02:00:0a:d5:00:%02x' $((10 + SLOT[$t]))
 done
+
+# What a node pod keeps when Kube-OVN restarts its ovs-ovn container or the node reboots,
+# from the DaemonSet's hostPath volumes (Kube-OVN v1.12 charts/kube-ovn/templates/
+# ovsovn-ds.yaml; table and reasons in lab/README.md).  Paths relative to the pod root.
+#   host disk (/etc/origin/openvswitch, /etc/origin/ovn, the log dirs): kept by both
+HOST_DISK_PATHS=(etc/openvswitch etc/ovn var/log/openvswitch var/log/ovn)
+#   host /run (/run/openvswitch, /run/ovn): kept by a restart; /run is a tmpfs, so a reboot
+#   empties them
+HOST_RUN_PATHS=(run/openvswitch run/ovn)
+# Everything else under the pod root is container-local: back to the image's content on
+# every container start (prep_pod_dir makes that content).
 CENTRAL_IP=${IP[$CENTRAL]}
 
 # The argv prefix that runs a command inside pod {target} (the product substitutes the
@@ -246,13 +265,13 @@ plug_pods() {
     if [[ $1 == --with-bridge ]]; then
         shift
         adds="netns add $BRIDGE_NS"$'\n'
-        # no STP on br0: a port forwards as soon as it is up
-        links="link set lo up"$'\n'"link add br0 type bridge stp_state 0"$'\n'"link set br0 up"$'\n'
+        # no STP on the bridge: a port forwards as soon as it is up
+        links="link set lo up"$'\n'"link add $BRIDGE_DEV type bridge stp_state 0"$'\n'"link set $BRIDGE_DEV up"$'\n'
     fi
     for t; do
         adds+="netns add koi-$t"$'\n'
-        links+="link add ${VETH[$t]} type veth peer name eth0 netns koi-$t"$'\n'
-        links+="link set ${VETH[$t]} master br0 up"$'\n'
+        links+="link add ${VETH[$t]} type veth peer name eth0 address ${MAC[$t]} netns koi-$t"$'\n'
+        links+="link set ${VETH[$t]} master $BRIDGE_DEV up"$'\n'
     done
     ip -batch - <<<"$adds"
     if [[ $adds == "netns add $BRIDGE_NS"* ]]; then
@@ -295,9 +314,10 @@ charon {
 EOF
 }
 
-# start_pod TARGET: namespaces + PID 1, then pin mnt/uts/pid under $NS_DIR/TARGET
+# start_pod TARGET [LAST_PID]: namespaces + PID 1, then pin mnt/uts/pid under
+# $NS_DIR/TARGET.  LAST_PID: the pod's pids start above it (see pod-init.sh).
 start_pod() {
-    local t=$1 dir=$PODS_DIR/$1 fifo line u p1 n
+    local t=$1 dir=$PODS_DIR/$1 last=${2:-0} fifo line u p1 n
     fifo=$dir/ready.fifo
     rm -f "$fifo"
     mkfifo -m 600 "$fifo"
@@ -307,7 +327,7 @@ start_pod() {
     # the unshare process, which waits for the pod's PID 1.
     setsid nsenter --net="/run/netns/koi-$t" -- \
         unshare --mount --uts --pid --fork --kill-child --mount-proc --propagation private -- \
-        "$POD_INIT" "$dir" "$t" "${IP[$t]}/24" "$NS_DIR" \
+        "$POD_INIT" "$dir" "$t" "${IP[$t]}/24" "$NS_DIR" "$last" \
         </dev/null >>"$dir/pod-init.log" 2>&1 3>"$fifo" 9>&- &
     u=$!
     # pod-init.sh writes "ready" into the FIFO; EOF (it died) or a timeout is a failure
@@ -343,17 +363,20 @@ start_central() {
     step "$CENTRAL: NB/SB/northd ready"
 }
 
-# start_node NAME: OVS + ovn-controller.  The IPsec services (openvswitch-ipsec and
-# strongSwan) are installed but NOT started, as in a fresh Kube-OVN ovs-ovn pod: starting
-# them is the product's job.
+# start_node NAME [LAST_PID]: OVS + ovn-controller.  The IPsec services (openvswitch-ipsec
+# and strongSwan) are installed but NOT started, as in a Kube-OVN ovs-ovn pod (its
+# start-ovs.sh never starts them): starting them is the product's job.  A node that
+# already has a conf.db (restart-pod, reboot-node) keeps it and its system-id.
 start_node() {
-    local t=$1 dir=$PODS_DIR/$1 sid
-    start_pod "$t"
+    local t=$1 dir=$PODS_DIR/$1 sid old=''
+    read -r old 2>/dev/null <"$dir/system-id" || true
+    start_pod "$t" "${2:-0}"
     step "$t: pod ready"
     sid=$(svc "$t" node "$t" "${IP[$t]}" "$CENTRAL_IP" 2>>"$dir/start.log") ||
         die "$t: OVS failed to start: $(tail -n 5 "$dir/start.log")"
     [[ $sid =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] ||
         die "$t: unexpected system-id '$sid'"
+    [[ -z $old || $sid == "$old" ]] || die "$t: system-id changed from $old to $sid"
     echo "$sid" >"$dir/system-id"
     step "$t: OVS ready"
     # ovn-controller backs off (1 s, 2 s, 4 s...) while the SB is unreachable: start it
@@ -395,6 +418,17 @@ mesh_ok() {
     done
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
     return "$rc"
+}
+# node_live NODE PEER_IP...: the node's ovn-controller is connected to the SB and its
+# ovs-vswitchd runs a geneve port to each peer.  Both are live state: after a restart the
+# tunnel rows are already in conf.db, so mesh_ok alone would pass at once.
+node_live() {
+    local out ip
+    out=$(px "$1" sh -c 'ovn-appctl --timeout=2 -t ovn-controller connection-status &&
+        ovs-appctl --timeout=2 ofproto/list-tunnels' 2>/dev/null) || return 1
+    [[ $out == connected$'\n'* ]] || return 1
+    shift
+    for ip; do [[ $out == *"->$ip,"* ]] || return 1; done
 }
 # sb_chassis_are SYSTEM-ID...: the SB holds exactly these chassis
 sb_chassis_are() {
@@ -466,6 +500,35 @@ release_pod() {
         ip -n "$BRIDGE_NS" link del "${VETH[$t]}" 2>/dev/null || true
         ip netns del "koi-$t"
     fi
+}
+
+# prune_except DIR REL KEEP: delete every entry of DIR (REL: DIR below the pod root) that
+# is neither listed in KEEP (" a b/c ") nor a directory above a listed path; descend into
+# the latter.  Only the lab's own pod directories are ever passed here.
+prune_except() {
+    local dir=$1 rel=$2 keep=$3 e name gone=()
+    for e in "$dir"/* "$dir"/.[!.]* "$dir"/..?*; do
+        name=${rel:+$rel/}${e##*/}
+        if [[ $keep == *" $name "* ]]; then continue; fi
+        if [[ $keep == *" $name/"* && -d $e && ! -L $e ]]; then
+            prune_except "$e" "$name" "$keep"
+        else
+            gone+=("$e")
+        fi
+    done
+    if ((${#gone[@]})); then rm -rf --one-file-system "${gone[@]}"; fi
+}
+
+# reset_pod_fs NODE restart|reboot: the pod's files as a new ovs-ovn container finds them
+# (its PID 1 must be dead): container-local paths back to the image's content, host paths
+# kept, and for a reboot the host's /run dirs emptied (a tmpfs)
+reset_pod_fs() {
+    local r=$PODS_DIR/$1/root d
+    prune_except "$r" "" " ${HOST_DISK_PATHS[*]} ${HOST_RUN_PATHS[*]} "
+    if [[ $2 == reboot ]]; then
+        for d in "${HOST_RUN_PATHS[@]}"; do prune_except "$r/$d" "$d" " "; done
+    fi
+    prep_pod_dir "$1"
 }
 
 # ------------------------------------------------------------------------------ state
@@ -750,6 +813,64 @@ cmd_remove_node() {
     log "node $t removed in ${ELAPSED}s (${#rest[@]} nodes left)"
 }
 
+# restart_node restart|reboot NAME: what Kube-OVN v1.12 does to a node when its ovs-ovn
+# container restarts (a crash, OOM kill, liveness failure: no clean shutdown) or the node
+# reboots.  The pod's processes all die at once (SIGKILL of PID 1: the kernel kills the
+# rest of its PID namespace), so a charon leaves its xfrm policies and SAs in the network
+# namespace; the files are reset as reset_pod_fs says; a reboot also gives the node a new
+# network namespace (no xfrm state, no netfilter rules; same address, MAC and veth slot).
+# Then a new pod starts like start-ovs.sh: OVS on the existing conf.db, ovn-controller, no
+# IPsec service.  The namespace handles are re-pinned, so the exec prefix is unchanged.
+restart_node() {
+    local mode=$1 t=$2 last=0 u="" o what=restarted peers=()
+    need_root
+    take_lock
+    require_up
+    [[ " ${NODES[*]} " == *" $t "* ]] || die "no node '$t' (nodes: ${NODES[*]})"
+    for o in "${NODES[@]}"; do if [[ $o != "$t" ]]; then peers+=("${IP[$o]}"); fi; done
+    pod_pid1 "$t"
+    if [[ $mode == restart ]]; then
+        # with hostPID a restarted container never reuses the dead daemons' pids; a reboot
+        # starts counting again (and /run, holding the pidfiles, is empty)
+        last=$(px "$t" cat /proc/sys/kernel/ns_last_pid) || die "$t: cannot read its last pid"
+        [[ $last =~ ^[0-9]+$ ]] || die "$t: unexpected ns_last_pid '$last'"
+        last=$((last + 1000)) # room for whatever the pod forked after that read
+        (( last < $(</proc/sys/kernel/pid_max) )) || last=0
+    fi
+    read -r u 2>/dev/null <"$PODS_DIR/$t/unshare.pid" || true
+    kill -KILL "$PID1"
+    wait_until 5 "$t to die" none_alive "$PID1" ${u:+"$u"} || die "$t: pod did not die (pid $PID1)"
+    step "$t: killed"
+    while read -r o; do umount "$o"; done < <(mounts_under "$NS_DIR/$t")
+    if [[ $mode == reboot ]]; then
+        ip -n "$BRIDGE_NS" link del "${VETH[$t]}" 2>/dev/null || true
+        ip netns del "koi-$t"
+        plug_pods "$t"
+        step "$t: new network namespace"
+    fi
+    reset_pod_fs "$t" "$mode"
+    step "$t: files reset"
+    # in background jobs so that errexit stays active inside them (see cmd_add_node)
+    start_node "$t" "$last" &
+    wait $! || die "$t: restart failed (logs: $PODS_DIR/$t/{pod-init,start}.log); 'up' rebuilds the lab"
+    wait_until 30 "ovn-controller and the tunnels of $t" node_live "$t" "${peers[@]}" ||
+        die "$t: ovn-controller did not reconnect (logs: $PODS_DIR/$t/root/var/log/ovn)"
+    wait_mesh "${NODES[@]}"
+    elapsed "$T0"
+    if [[ $mode == reboot ]]; then what=rebooted; fi
+    log "node $t $what in ${ELAPSED}s (IPsec services not started)"
+}
+
+cmd_restart_pod() {
+    (($# == 1)) || die "usage: restart-pod NAME"
+    restart_node restart "$1"
+}
+
+cmd_reboot_node() {
+    (($# == 1)) || die "usage: reboot-node NAME"
+    restart_node reboot "$1"
+}
+
 cmd_status() {
     local json='' up=false t sid sep='' nodes_json=''
     case ${1:-} in --json) json=1 ;; "") ;; *) die "status: unknown argument '$1'" ;; esac
@@ -764,8 +885,8 @@ cmd_status() {
                 sep=", "
             done
         fi
-        printf '{"up": %s, "stateDir": "%s", "prefix": %s, "central": {"target": "%s", "ip": "%s"}, "nodes": [%s]}\n' \
-            "$up" "$STATE" "$PREFIX_JSON" "$CENTRAL" "$CENTRAL_IP" "$nodes_json"
+        printf '{"up": %s, "stateDir": "%s", "prefix": %s, "bridge": {"netns": "/run/netns/%s", "device": "%s"}, "central": {"target": "%s", "ip": "%s"}, "nodes": [%s]}\n' \
+            "$up" "$STATE" "$PREFIX_JSON" "$BRIDGE_NS" "$BRIDGE_DEV" "$CENTRAL" "$CENTRAL_IP" "$nodes_json"
         return 0
     fi
     if [[ $up != true ]]; then
@@ -812,6 +933,8 @@ main() {
         status) cmd_status "$@" ;;
         add-node) cmd_add_node "$@" ;;
         remove-node) cmd_remove_node "$@" ;;
+        restart-pod) cmd_restart_pod "$@" ;;
+        reboot-node) cmd_reboot_node "$@" ;;
         exec) cmd_exec "$@" ;;
         help | -h | --help) usage ;;
         *) usage >&2; exit 2 ;;

@@ -4,7 +4,8 @@
 # lab.sh starts it as
 #   nsenter --net=/run/netns/koi-<target> -- unshare --mount --uts --pid --fork \
 #       --kill-child --mount-proc --propagation private -- \
-#       pod-init.sh <pod-dir> <hostname> <address/prefix> <ns-handle-dir>  3><ready-fifo>
+#       pod-init.sh <pod-dir> <hostname> <address/prefix> <ns-handle-dir> [<last-pid>] \
+#       3><ready-fifo>
 # so it already runs in the pod's network namespace and in fresh, private mount, UTS and
 # PID namespaces (with a /proc that shows only the pod's processes).  It
 #   1. drops mounts inherited from the host that would pin other pods' namespaces,
@@ -16,10 +17,17 @@
 # Every pod starts at once, so this runs few processes (one umount, one mount, one ip).
 set -euo pipefail
 
-pod_dir=$1 host=$2 addr=$3 ns_dir=$4
+pod_dir=$1 host=$2 addr=$3 ns_dir=$4 last_pid=${5:-0}
 root=$pod_dir/root
 
 log() { printf '[pod-init %s %(%T)T] %s\n' "$host" -1 "$*" >&2; }
+
+# --- 0. A restarted pod continues the pid numbers of the one it replaces.
+# Kube-OVN's ovs-ovn pod has hostPID: a restarted container's daemons never get the pids
+# of the dead ones, whose pidfiles stay behind in the host-mounted /var/run/openvswitch.
+# A fresh PID namespace would count from 1 again and hand those very numbers to other
+# processes, so `kill -0 $(cat ovs-monitor-ipsec.pid)` would see a dead daemon "running".
+if ((last_pid > 0)); then echo "$last_pid" >/proc/sys/kernel/ns_last_pid; fi
 
 # --- 1. Forget what must not be shared.
 # Our mount namespace started as a copy of the host's, including the bind mounts that keep
@@ -41,9 +49,10 @@ echo "$host" >/proc/sys/kernel/hostname
 # Kube-OVN pods here are IPv4 only; no IPv6 also means no DAD and no router solicitations.
 echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6
 echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6
+# (replace: a restarted pod finds its network namespace, address included, as it was)
 ip -batch - <<EOF
 link set lo up
-addr add $addr dev eth0
+addr replace $addr dev eth0
 link set eth0 up
 EOF
 

@@ -6,9 +6,11 @@
 #
 #   central IP              OVN NB + SB ovsdb-server (unix sockets, and TCP 6641/6642 on
 #                           IP without SSL) + ovn-northd
-#   node NAME IP CENTRAL_IP ovsdb-server + ovs-vswitchd (userspace "netdev" datapath) with a
-#                           random system-id, configured for OVN (geneve, ovn-remote); prints
-#                           the system-id
+#   node NAME IP CENTRAL_IP ovsdb-server + ovs-vswitchd (userspace "netdev" datapath),
+#                           configured for OVN (geneve, ovn-remote); prints the system-id.
+#                           Like every start of Kube-OVN's ovs-ovn container: the first start
+#                           creates conf.db and a random system-id, later ones (restart-pod,
+#                           reboot-node) keep both, and everything else in conf.db
 #   controller              ovn-controller
 #
 # The daemons get the same arguments, pidfiles, control sockets, log files and niceness
@@ -55,10 +57,18 @@ central() {
 node() {
     local name=$1 ip=$2 central_ip=$3 sid ovs_version db_version ID='' VERSION_ID=''
     local db=/etc/openvswitch/conf.db schema=/usr/share/openvswitch/vswitch.ovsschema
-    # --system-id=random: a fresh UUID, kept in system-id.conf like ovs-ctl does
-    read -r sid </proc/sys/kernel/random/uuid
-    echo "$sid" >/etc/openvswitch/system-id.conf
-    ovsdb-tool create "$db" "$schema"
+    local id_file=/etc/openvswitch/system-id.conf
+    # Kube-OVN's start-ovs.sh runs `ovs-ctl restart --system-id=random` on every container
+    # start (dist/images/start-ovs.sh, v1.12): ovs-ctl keeps the UUID in system-id.conf and
+    # makes one only when that file is missing, and creates conf.db only when it is missing
+    # (set_system_ids / upgrade_db in ovs-ctl); both live in a hostPath volume.
+    if [[ -s $id_file ]]; then
+        read -r sid <"$id_file"
+    else
+        read -r sid </proc/sys/kernel/random/uuid
+        echo "$sid" >"$id_file"
+    fi
+    if [[ ! -e $db ]]; then ovsdb-tool create "$db" "$schema"; fi
     nice -n -10 ovsdb-server "$db" -vconsole:emer -vsyslog:err -vfile:info \
         --remote="punix:$OVS_RUN/db.sock" --remote=db:Open_vSwitch,Open_vSwitch,manager_options \
         --private-key=db:Open_vSwitch,SSL,private_key --certificate=db:Open_vSwitch,SSL,certificate \
@@ -71,8 +81,10 @@ node() {
     db_version=$(ovsdb-tool schema-version "$schema")
     # shellcheck source=/dev/null
     . /etc/os-release
-    # the settings Kube-OVN's start-ovs.sh makes, except the datapath type: there is no
-    # openvswitch kernel module here, so the bridge uses the userspace datapath
+    # the settings ovs-ctl and Kube-OVN's start-ovs.sh make at every start, except the
+    # datapath type: there is no openvswitch kernel module here, so the bridge uses the
+    # userspace datapath.  `init` is a no-op on an existing database; other_config (where
+    # the product points OVS at its IPsec files) is never touched.
     ovs-vsctl --no-wait -- init -- set Open_vSwitch . \
         db-version="$db_version" ovs-version="$ovs_version" \
         system-type="$ID" system-version="$VERSION_ID" \

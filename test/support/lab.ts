@@ -23,6 +23,8 @@ export interface LabStatus {
     up: boolean;
     stateDir: string;
     prefix: string[];
+    /** The lab's Linux bridge (every pod's eth0 is a port of it): where tests watch the wire. */
+    bridge: { netns: string; device: string };
     central: { target: string; ip: string };
     nodes: LabNode[];
 }
