@@ -7,7 +7,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LabStatus, REPO, lab, labOk, labStatus as status, podOk, podSh as podShIn, run } from "../support/lab";
+import { LabNode, LabStatus, REPO, freshLab, lab, labOk, labStatus as status, podOk, podSh as podShIn, run } from "../support/lab";
+import { iptablesRules, ruleCounter, sendGeneveDatagram } from "../support/wire";
 
 const LAB = path.join(REPO, "lab", "lab.sh");
 const STACK_FILE = path.join(REPO, "stacks", "Pulumi.lab.yaml");
@@ -299,5 +300,200 @@ describe("lab (real namespaces, OVS, OVN)", () => {
         expect(again.stderr).toMatch(/nothing to do/);
         const down = status();
         expect(down).toMatchObject({ up: false, nodes: [], stateDir: s.stateDir, prefix: s.prefix });
+    });
+});
+
+/** In-pod pids of the OVS/OVN daemons and the IPsec daemons, from their pidfiles, null when not running. */
+const DAEMONS = {
+    ovsdb: "/var/run/openvswitch/ovsdb-server.pid",
+    vswitchd: "/var/run/openvswitch/ovs-vswitchd.pid",
+    controller: "/var/run/ovn/ovn-controller.pid",
+    monitor: "/var/run/openvswitch/ovs-monitor-ipsec.pid",
+    charon: "/var/run/charon.pid",
+} as const;
+type Daemon = keyof typeof DAEMONS;
+function daemonPids(prefix: string[], target: string): Record<Daemon, number | null> {
+    const names = Object.keys(DAEMONS) as Daemon[];
+    const out = shOk(prefix, target, names.map((d) => `p=$(cat ${DAEMONS[d]} 2>/dev/null) && kill -0 "$p" 2>/dev/null && echo "$p" || echo -`).join("; "));
+    const pids = out.trim().split("\n");
+    return Object.fromEntries(names.map((d, i) => [d, pids[i] === "-" ? null : Number(pids[i])])) as Record<Daemon, number | null>;
+}
+
+/** A listing of a directory tree (relative path, type, mode, sha256 of regular files), the same way in a pod and on the host. */
+const treeScript = (dir: string) => `cd ${dir} && find . -printf '%P %y %m ' -exec sh -c 'if [ -f "$1" ]; then sha256sum <"$1"; else echo; fi' _ {} \\; | sort`;
+const hostTree = (dir: string) => run("sh", ["-c", treeScript(dir)]).stdout;
+const podTree = (prefix: string[], target: string, dir: string) => shOk(prefix, target, treeScript(dir));
+
+const netnsId = (pid1: number) => fs.readlinkSync(`/proc/${pid1}/ns/net`);
+
+/** ovn-controller connected to the SB, and ovs-vswitchd running a geneve port to each peer (live state, not conf.db). */
+function expectNodeLive(s: LabStatus, n: LabNode): void {
+    expect(shOk(s.prefix, n.target, "ovn-appctl -t ovn-controller connection-status").trim()).toBe("connected");
+    const live = shOk(s.prefix, n.target, "ovs-appctl ofproto/list-tunnels");
+    const peers = [...live.matchAll(/->(\d+\.\d+\.\d+\.\d+),/g)].map((m) => m[1]).sort();
+    expect(peers).toEqual(s.nodes.filter((o) => o.name !== n.name).map((o) => o.ip).sort());
+}
+
+describe("restart-pod and reboot-node: what a Kube-OVN v1.12 cluster does to a node", () => {
+    const MARK = "koi-lab-test";
+    let s: LabStatus;
+
+    beforeAll(() => {
+        s = freshLab(3);
+    });
+    afterAll(() => {
+        lab("down");
+    });
+
+    test("restart-pod: all processes die, container-local paths reset, host paths, conf.db and the network namespace stay; OVS/OVN come back, IPsec does not", () => {
+        const [peer, w, other] = s.nodes;
+        // a node with IPsec running and state in every kind of place
+        expect(podSh(s.prefix, w.target, "service openvswitch-ipsec start && service ipsec start").status).toBe(0);
+        const before = daemonPids(s.prefix, w.target);
+        expect(Object.values(before).every((p) => p !== null)).toBe(true);
+        shOk(
+            s.prefix,
+            w.target,
+            `echo planted >/etc/ipsec.d/${MARK}; echo planted >/etc/ipsec.d/private/${MARK}.pem; echo planted >/var/log/openvswitch/${MARK}
+             echo planted >/etc/ovn/${MARK}; echo planted >/root/${MARK}; echo planted >/tmp/${MARK}
+             ovs-vsctl set Open_vSwitch . other_config:certificate=/etc/ipsec.d/certs/${MARK}.pem other_config:ca_cert=/etc/ipsec.d/cacerts/${MARK}.pem
+             ip xfrm policy add src ${w.ip} dst ${peer.ip} proto udp dport 6081 dir out tmpl src ${w.ip} dst ${peer.ip} proto esp reqid 7 mode transport
+             iptables -A OUTPUT -p udp --dport 6081 -d ${peer.ip} -m comment --comment ${MARK} -j ACCEPT`,
+        );
+        const hostPids = podPids(w.pid1);
+        const othersPids = [peer, other].map((n) => podPids(n.pid1).sort());
+        const othersDaemons = [peer, other].map((n) => daemonPids(s.prefix, n.target));
+        const net = netnsId(w.pid1);
+        const ocBefore = shOk(s.prefix, w.target, "ovs-vsctl get Open_vSwitch . other_config");
+
+        const r = labOk("restart-pod", w.name);
+        expect(r.stderr).toMatch(new RegExp(`node ${w.name} restarted in [\\d.]+s \\(IPsec services not started\\)`));
+        const after = status();
+        expect(after.prefix).toEqual(s.prefix);
+        expect(after.nodes.map(({ name, systemId, ip }) => ({ name, systemId, ip }))).toEqual(s.nodes.map(({ name, systemId, ip }) => ({ name, systemId, ip })));
+        const w2 = after.nodes[1];
+        expect(w2.pid1).not.toBe(w.pid1);
+
+        // every process of the old pod is gone; nothing of the other nodes moved
+        expect(hostPids.filter(alive)).toEqual([]);
+        expect(podPids(w2.pid1).filter((p) => hostPids.includes(p))).toEqual([]);
+        expect([peer, other].map((n) => podPids(n.pid1).sort())).toEqual(othersPids);
+        expect([peer, other].map((n) => daemonPids(s.prefix, n.target))).toEqual(othersDaemons);
+        expect(after.nodes.filter((n) => n.name !== w.name)).toEqual(s.nodes.filter((n) => n.name !== w.name));
+
+        // OVS and OVN run again, with new pids above the old ones (as with hostPID: no reuse)
+        const now = daemonPids(s.prefix, w.target);
+        const oldMax = Math.max(...Object.values(before).map(Number));
+        for (const d of ["ovsdb", "vswitchd", "controller"] as const) {
+            expect(now[d]).not.toBeNull();
+            expect(now[d]).toBeGreaterThan(oldMax);
+        }
+        // IPsec does not: the monitor's pidfile is left behind in the host-mounted run dir, pointing at a dead pid
+        expect(now.monitor).toBeNull();
+        expect(now.charon).toBeNull();
+        expect(shOk(s.prefix, w.target, `cat ${DAEMONS.monitor}`).trim()).toBe(String(before.monitor));
+        expect(podSh(s.prefix, w.target, "ovs-appctl -t ovs-monitor-ipsec version").status).not.toBe(0);
+        expect(podSh(s.prefix, w.target, "pgrep -x charon || pgrep -x starter").status).not.toBe(0);
+
+        // container-local paths are the image's again (the host's pristine copies); host paths kept
+        expect(podTree(s.prefix, w.target, "/etc/ipsec.d")).toBe(hostTree("/etc/ipsec.d"));
+        expect(shOk(s.prefix, w.target, "cat /etc/ipsec.conf /etc/ipsec.secrets")).toBe(run("cat", ["/etc/ipsec.conf", "/etc/ipsec.secrets"]).stdout);
+        expect(shOk(s.prefix, w.target, `ls -A /root /tmp /var/lib/strongswan /var/lib/openvswitch; ls /var/log`)).not.toContain(MARK);
+        expect(shOk(s.prefix, w.target, `cat /var/log/openvswitch/${MARK} /etc/ovn/${MARK}`)).toBe("planted\nplanted\n");
+
+        // conf.db: the same system-id and other_config (now pointing at missing files)
+        expect(shOk(s.prefix, w.target, "ovs-vsctl get Open_vSwitch . external_ids:system-id; cat /etc/openvswitch/system-id.conf")).toBe(`"${w.systemId}"\n${w.systemId}\n`);
+        expect(shOk(s.prefix, w.target, "ovs-vsctl get Open_vSwitch . other_config")).toBe(ocBefore);
+        expect(ocBefore).toContain(`${MARK}.pem`);
+        expect(podSh(s.prefix, w.target, `test -e /etc/ipsec.d/certs/${MARK}.pem`).status).not.toBe(0);
+
+        // the network namespace is the same one, with the xfrm policy and the rule in it
+        expect(netnsId(w2.pid1)).toBe(net);
+        expect(podSh(s.prefix, w.target, `ip xfrm policy get src ${w.ip} dst ${peer.ip} proto udp dport 6081 dir out`).stdout).toMatch(/reqid 7 mode transport/);
+        expect(iptablesRules(after, w2, "OUTPUT").map((x) => x.spec).filter((x) => x.includes(MARK))).toHaveLength(1);
+
+        // the mesh is back (live, not only in conf.db), and the unchanged prefix reaches the new pod
+        expectFullMesh(after);
+        for (const n of after.nodes) expectNodeLive(after, n);
+        expect(shOk(s.prefix, w.target, "ps -o args= -p 1; hostname")).toMatch(new RegExp(`pod-init\\.sh .*pods/${w.name} [^\\n]*\\n${w.name}\\n$`));
+        expect(labOk("exec", w.target, "--", "hostname").stdout).toBe(`${w.name}\n`);
+        // and the product can start IPsec again (the stale pidfile fools neither init script)
+        expect(podSh(s.prefix, w.target, "service openvswitch-ipsec start && service ipsec start").status).toBe(0);
+        expect(shOk(s.prefix, w.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show")).toMatch(/No tunnels configured with IPsec/);
+        expect(podSh(s.prefix, w.target, "service openvswitch-ipsec stop; service ipsec stop").status).toBe(0);
+        s = after;
+    });
+
+    test("reboot-node: a fresh network namespace (no xfrm state, no rules; same address and MAC), empty /run, conf.db kept; the mesh comes back", async () => {
+        const [peer, , n] = s.nodes;
+        expect(podSh(s.prefix, n.target, "service openvswitch-ipsec start && service ipsec start").status).toBe(0);
+        shOk(
+            s.prefix,
+            n.target,
+            `echo planted >/var/run/openvswitch/${MARK}; echo planted >/var/run/ovn/${MARK}; echo planted >/var/log/ovn/${MARK}
+             echo planted >/etc/ipsec.d/${MARK}
+             ovs-vsctl set Open_vSwitch . other_config:private_key=/etc/ipsec.d/private/${MARK}.pem
+             ip xfrm policy add src ${n.ip} dst ${peer.ip} proto udp dport 6081 dir out tmpl src ${n.ip} dst ${peer.ip} proto esp reqid 9 mode transport
+             iptables -A OUTPUT -p udp --dport 6081 -d ${peer.ip} -m comment --comment ${MARK} -j DROP`,
+        );
+        expect(shOk(s.prefix, n.target, "ls /var/run/openvswitch")).toContain("ovs-monitor-ipsec.pid");
+        const net = netnsId(n.pid1);
+        const mac = shOk(s.prefix, n.target, "cat /sys/class/net/eth0/address");
+        const oc = shOk(s.prefix, n.target, "ovs-vsctl get Open_vSwitch . other_config");
+        const hostPids = podPids(n.pid1);
+        const others = s.nodes.filter((o) => o.name !== n.name);
+        const othersPids = others.map((o) => podPids(o.pid1).sort());
+
+        const r = labOk("reboot-node", n.name);
+        expect(r.stderr).toMatch(new RegExp(`node ${n.name} rebooted in [\\d.]+s \\(IPsec services not started\\)`));
+        const after = status();
+        expect(after.prefix).toEqual(s.prefix);
+        const n2 = after.nodes[2];
+        expect({ ...n2, pid1: 0 }).toEqual({ ...n, pid1: 0 });
+        expect(hostPids.filter(alive)).toEqual([]);
+        expect(others.map((o) => podPids(o.pid1).sort())).toEqual(othersPids);
+
+        // a new network namespace: nothing of the old kernel state, the same address and MAC
+        expect(netnsId(n2.pid1)).not.toBe(net);
+        expect(shOk(s.prefix, n.target, "ip xfrm policy list; ip xfrm state list")).toBe("");
+        expect(iptablesRules(after, n2, "OUTPUT")).toEqual([]);
+        expect(shOk(s.prefix, n.target, "ip -4 -o addr show dev eth0")).toContain(` ${n.ip}/24 `);
+        expect(shOk(s.prefix, n.target, "cat /sys/class/net/eth0/address")).toBe(mac);
+
+        // /run (the host's tmpfs) was emptied: only what the new daemons wrote; disk paths kept
+        const run2 = shOk(s.prefix, n.target, "ls -A /var/run/openvswitch /var/run/ovn");
+        expect(run2).not.toContain(MARK);
+        expect(run2).not.toContain("ovs-monitor-ipsec");
+        expect(shOk(s.prefix, n.target, `cat /var/log/ovn/${MARK}`)).toBe("planted\n");
+        expect(podSh(s.prefix, n.target, `test -e /etc/ipsec.d/${MARK}`).status).not.toBe(0);
+        expect(shOk(s.prefix, n.target, "ovs-vsctl get Open_vSwitch . other_config")).toBe(oc);
+        expect(shOk(s.prefix, n.target, "ovs-vsctl get Open_vSwitch . external_ids:system-id").trim()).toBe(`"${n.systemId}"`);
+        const d = daemonPids(s.prefix, n.target);
+        expect(d).toMatchObject({ monitor: null, charon: null });
+        expect([d.ovsdb, d.vswitchd, d.controller]).not.toContain(null);
+
+        // the mesh is back, and the node is on the wire again (its datagram needs the peer's ARP reply)
+        expectFullMesh(after);
+        for (const o of after.nodes) expectNodeLive(after, o);
+        expect(await sendGeneveDatagram(after, n2, peer)).toMatchObject({ seen: true, sendError: "" });
+        s = after;
+    });
+
+    test("the wire: a Geneve datagram is seen on the lab bridge, and not seen when a rule in OUTPUT drops it (its counter moves)", async () => {
+        const [a, b] = s.nodes;
+        const plain = await sendGeneveDatagram(s, a, b);
+        expect(plain).toMatchObject({ seen: true, sendError: "" });
+
+        // the fail-closed guard's shape: Geneve to the peer that would leave without an IPsec policy (xt_policy)
+        const guard = `-p udp --dport 6081 -d ${b.ip}/32 -m policy --dir out --pol none -m comment --comment ${MARK}-guard -j DROP`;
+        shOk(s.prefix, a.target, `iptables -w 5 -A OUTPUT ${guard}`);
+        const c0 = ruleCounter(s, a, "OUTPUT", `${MARK}-guard`);
+        const dropped = await sendGeneveDatagram(s, a, b);
+        expect(dropped).toMatchObject({ seen: false, sendError: "PermissionError" });
+        expect(ruleCounter(s, a, "OUTPUT", `${MARK}-guard`)).toBe(c0 + 1);
+
+        shOk(s.prefix, a.target, `iptables -w 5 -D OUTPUT ${guard}`);
+        expect(iptablesRules(s, a, "OUTPUT")).toEqual([]);
+        expect(await sendGeneveDatagram(s, a, b)).toMatchObject({ seen: true, sendError: "" });
     });
 });
