@@ -32,6 +32,12 @@ export interface KubectlAccess {
     centralPodSelector?: string;
     /** Container of the ovn-central pods. Default `ovn-central`. */
     centralContainer?: string;
+    /**
+     * The Kube-OVN version the cluster runs (e.g. `v1.12.22`). Read from kube-ovn-controller's
+     * image tag when it has one; needed when it does not (a digest-pinned or custom image):
+     * without a known version nothing is changed.
+     */
+    kubeOvnVersion?: string;
 }
 
 /**
@@ -55,10 +61,11 @@ export interface CommandAccess {
      */
     scriptVia?: "argv" | "stdin";
     /**
-     * The Kube-OVN version of the cluster, when known. A command transport cannot ask the
-     * Kubernetes API, so this is the only way to apply the v1.13+ guard to it.
+     * The Kube-OVN version of the cluster (e.g. `v1.12.22`). Required: a command transport
+     * cannot ask the Kubernetes API, and without a known version nothing is changed (v1.13+ has
+     * built-in IPsec that would undo ours).
      */
-    kubeOvnVersion?: string;
+    kubeOvnVersion: string;
 }
 
 export type Access = KubectlAccess | CommandAccess;
@@ -116,9 +123,16 @@ export interface KubeOvnIpsecArgs {
     retries?: number;
     /** Publish the CA and node certificates as Kubernetes Secrets. Default true. */
     publishSecrets?: boolean;
+    /**
+     * Drop Geneve (UDP 6081) to the other nodes when it would leave a node without IPsec, instead
+     * of sending it in plain text (a netfilter guard in each node's network namespace). Default
+     * false. Trade-off: a node whose IPsec breaks loses pod traffic to its peers until repaired.
+     * Only active while `enabled` is true.
+     */
+    failClosed?: boolean;
 }
 
-/** Per node and per peer, as last observed (on `pulumi up` and `pulumi refresh`). */
+/** Per node and per peer, as observed at the end of the last `pulumi up` (or `refresh --run-program`). */
 export interface IpsecStatus {
     nodes: NodeStatusReport[];
     summary: StatusSummary;

@@ -1,6 +1,6 @@
 /** Public API of kube-ovn-ipsec. */
 export { KubeOvnIpsec, COMPONENT_TYPE } from "./kubeOvnIpsec";
-export type { NodeInstallation } from "./kubeOvnIpsec";
+export type { NodeInstallation, NodeLive } from "./kubeOvnIpsec";
 export type {
     Access,
     CaOptions,
@@ -13,9 +13,8 @@ export type {
     NodeSpec,
     WaitFor,
 } from "./args";
-export type { NodeStatusReport, PeerTunnelReport, StatusSummary } from "./status/nodeStatus";
+export type { NodeHealth, NodeStatusReport, PeerTunnelReport, StatusSummary } from "./status/nodeStatus";
 export type { TunnelReport, TunnelState, IkeDaemonReport } from "./status/types";
-export type { NodeLiveState } from "./node/nodeIpsecProvider";
 export { discoverNodes, CHASSIS_ANNOTATION } from "./discovery/discoverNodes";
 export type { DiscoverOptions } from "./discovery/discoverNodes";
 export { ValidationError, validateArgs } from "./validation";

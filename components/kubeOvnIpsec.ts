@@ -2,9 +2,11 @@
  * KubeOvnIpsec: Kube-OVN's manual `ipsec.sh init|start|stop|status`, as one component.
  *
  *   CA key + cert ─┬─> per node: key -> CSR -> cert ─┬─> Secret (kubernetes.io/tls)
- *                  └─> CA Secret                    └─> NodeIpsec (files, other_config, services)
+ *                  └─> CA Secret                    └─> NodeIpsec (observe, then files,
+ *                                                       other_config, guard, services)
  *   Preflight (read-only cluster checks) ──> every NodeIpsec ──> IpsecSwitch (nb_global ipsec)
- *                                                            ──> IpsecStatus (wait + outputs)
+ *       ──> IpsecStatus (observed on every up: waits, records) ──> IpsecReadiness (fails the
+ *           up when waitFor is not met, after the observation is recorded)
  *
  * Arguments are validated before anything is registered.
  */
@@ -16,29 +18,51 @@ import { IpsecSwitch } from "./cluster/ipsecSwitch";
 import { Preflight } from "./cluster/preflight";
 import { createCaSecret, createNodeSecret, nodeSecretName } from "./kubernetes/secrets";
 import { NodeIpsec } from "./node/nodeIpsec";
-import type { NodeLiveState } from "./node/nodeIpsecProvider";
 import { createCa, createNodeCertificate } from "./pki/certificates";
 import { IpsecStatusResource } from "./status/ipsecStatusResource";
+import type { NodeHealth, NodeStatusReport } from "./status/nodeStatus";
+import { IpsecReadiness } from "./status/readiness";
 import { ResolvedAccess } from "./transport/access";
 import { Settings, validateArgs } from "./validation";
 
 export const COMPONENT_TYPE = "kube-ovn-ipsec:index:KubeOvnIpsec";
+
+/** What the node showed at the end of the last `up` (from the status observation). */
+export interface NodeLive {
+    observedAt: string | null;
+    health: NodeHealth | null;
+    configIntact: boolean;
+    monitorRunning: boolean;
+    ikeDaemonRunning: boolean;
+    problems: string[];
+}
 
 /** What was installed on a node (no key material). */
 export interface NodeInstallation {
     name: string;
     systemId: string;
     secretName: string | null;
-    certificatePath: string;
-    privateKeyPath: string;
-    caCertPath: string;
+    certificatePath: string | null;
+    privateKeyPath: string | null;
+    caCertPath: string | null;
     /** Hex serial of the installed certificate (null if it cannot be parsed). */
     certificateSerial: string | null;
     /** RFC 3339 end of validity, from the tls provider. */
     certificateNotAfter: string;
     startedMonitor: boolean;
     startedIkeDaemon: boolean;
-    live: NodeLiveState;
+    live: NodeLive;
+}
+
+function liveOf(report: NodeStatusReport | undefined): NodeLive {
+    return {
+        observedAt: report?.observedAt ?? null,
+        health: report?.health ?? null,
+        configIntact: report?.configIntact ?? false,
+        monitorRunning: report?.monitorRunning ?? false,
+        ikeDaemonRunning: report?.ikeDaemonRunning ?? false,
+        problems: report?.problems ?? [],
+    };
 }
 
 /** A node only needs its own target in its state: keeps state O(N), not O(N^2). */
@@ -94,9 +118,9 @@ function withoutPromiseStackTraces<T>(build: () => T): T {
 export class KubeOvnIpsec extends pulumi.ComponentResource {
     /** The CA certificate (public); the CA key stays in Pulumi state, encrypted. */
     public readonly caCertPem: pulumi.Output<string>;
-    /** nb_global ipsec as last applied or refreshed. */
+    /** nb_global ipsec as set by the last `up` (or read by a refresh). */
     public readonly enabled: pulumi.Output<boolean>;
-    /** Per node and per peer, as last observed. */
+    /** Per node and per peer, as observed at the end of the last `up`. */
     public readonly status: pulumi.Output<IpsecStatus>;
     public readonly nodes: pulumi.Output<NodeInstallation[]>;
     /** The validated arguments with defaults applied. */
@@ -146,20 +170,18 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
             .apply(([caPem, pems]) => digest({ nodes: settings.nodes, access, exec, ca: digest(caPem), certs: pems.map((p) => digest(p)) }));
         const preflight = new Preflight(`${name}-preflight`, { access: accessForNodes(access, settings.nodes), exec, nodes: settings.nodes, generation }, child);
 
+        const guard = settings.failClosed && settings.enabled;
         const nodeResources = certs.map(
             ({ node, pki }) =>
                 new NodeIpsec(
                     `${name}-${node.name}`,
-                    { node: node.name, systemId: node.systemId, transport: { access: accessForNode(access, node.name), exec, parallelism }, caCertPem, certPem: pki.cert.certPem, privateKeyPem: pki.privateKeyPem },
+                    { node: node.name, systemId: node.systemId, transport: { access: accessForNode(access, node.name), exec, parallelism }, caCertPem, certPem: pki.cert.certPem, privateKeyPem: pki.privateKeyPem, guard },
                     { parent: this, dependsOn: [preflight] },
                 ),
         );
 
         const ipsecSwitch = new IpsecSwitch(`${name}-switch`, { enabled: settings.enabled, access: accessForNodes(access, []), exec }, { parent: this, dependsOn: nodeResources });
 
-        const statusGeneration = pulumi
-            .all([ipsecSwitch.enabled, pulumi.all(nodeResources.map((n) => n.installed))])
-            .apply(([on, installed]) => digest({ on, certs: installed.map((i) => i.certSha256) }));
         const status = new IpsecStatusResource(
             `${name}-status`,
             {
@@ -168,28 +190,41 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
                 parallelism,
                 nodes: settings.nodes,
                 enabled: settings.enabled,
+                failClosed: settings.failClosed,
                 waitFor: settings.waitFor,
                 timeoutSeconds: settings.timeoutSeconds,
-                generation: statusGeneration,
             },
             { parent: this, dependsOn: [ipsecSwitch, ...nodeResources] },
+        );
+        new IpsecReadiness(
+            `${name}-readiness`,
+            {
+                waitFor: settings.waitFor,
+                enabled: settings.enabled,
+                timeoutSeconds: settings.timeoutSeconds,
+                // Under unit-test mocks a child's outputs may be missing: never crash on that.
+                ready: status.summary.apply((s) => s?.ready ?? false),
+                unready: status.unready.apply((u) => u ?? []),
+                nodes: settings.nodes.length,
+            },
+            { parent: this, dependsOn: [status] },
         );
 
         const nodes = pulumi.all(
             certs.map(({ node, pki }, i) =>
-                pulumi.all([pki.cert.certPem, pki.cert.validityEndTime, nodeResources[i].installed, nodeResources[i].live]).apply(
-                    ([pem, notAfter, installed, live]): NodeInstallation => ({
+                pulumi.all([pki.cert.certPem, pki.cert.validityEndTime, nodeResources[i].installed, status.reports]).apply(
+                    ([pem, notAfter, installed, reports]): NodeInstallation => ({
                         name: node.name,
                         systemId: node.systemId,
                         secretName: settings.publishSecrets ? nodeSecretName(node.name) : null,
-                        certificatePath: installed.certificatePath,
-                        privateKeyPath: installed.privateKeyPath,
-                        caCertPath: installed.caCertPath,
-                        certificateSerial: serialOf(pem),
-                        certificateNotAfter: notAfter,
-                        startedMonitor: installed.startedMonitor,
-                        startedIkeDaemon: installed.startedIkeDaemon,
-                        live,
+                        certificatePath: installed?.certificatePath ?? null,
+                        privateKeyPath: installed?.privateKeyPath ?? null,
+                        caCertPath: installed?.caCertPath ?? null,
+                        certificateSerial: pem ? serialOf(pem) : null,
+                        certificateNotAfter: notAfter ?? "",
+                        startedMonitor: installed?.startedMonitor ?? false,
+                        startedIkeDaemon: installed?.startedIkeDaemon ?? false,
+                        live: liveOf((reports ?? []).find((r) => r.node === node.name)),
                     }),
                 ),
             ),
@@ -197,7 +232,7 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
         return {
             caCertPem,
             enabled: ipsecSwitch.enabled,
-            status: pulumi.all([status.reports, status.summary]).apply(([reports, summary]) => ({ nodes: reports, summary })),
+            status: pulumi.all([status.reports, status.summary]).apply(([reports, summary]) => ({ nodes: reports ?? [], summary })),
             nodes,
         };
     }

@@ -13,7 +13,8 @@ import type {
     NodeSpec,
     WaitFor,
 } from "./args";
-import { checkKubeOvnVersion } from "./cluster/kubeOvnVersion";
+import { checkKubeOvnVersion, parseKubeOvnVersion } from "./cluster/kubeOvnVersion";
+import { findProgram } from "./util/findProgram";
 import { DEFAULT_NAMESPACE, ExecPolicy, ResolvedAccess, TARGET_PLACEHOLDER } from "./transport/access";
 
 export interface ResolvedCertificateOptions {
@@ -42,6 +43,7 @@ export interface Settings {
     parallelism: number;
     exec: ExecPolicy;
     publishSecrets: boolean;
+    failClosed: boolean;
     /** Where the Secrets go: the kubectl namespace, else kube-system. */
     secretNamespace: string;
 }
@@ -151,8 +153,10 @@ class Problems {
         if (mustExist) {
             try {
                 if (!fs.statSync(value).isFile()) this.add(path, value, "is not a file");
-            } catch {
-                this.add(path, value, "does not exist or cannot be read");
+                else fs.accessSync(value, fs.constants.R_OK);
+            } catch (e) {
+                const code = (e as NodeJS.ErrnoException).code;
+                this.add(path, value, code === "ENOENT" ? "does not exist" : code === "EACCES" ? "cannot be read (permission denied)" : `cannot be read (${code ?? "error"})`);
             }
         }
         return value;
@@ -205,10 +209,11 @@ function validateAccess(p: Problems, access: unknown, nodes: NodeSpec[]): Resolv
     const a: Record<string, unknown> = access === undefined ? { kind: "kubectl" } : isRecord(access) ? access : {};
     if (!isRecord(access) && access !== undefined) p.add("access", access, "must be an object");
     if (a.kind === "kubectl") {
-        const known = ["kind", "kubeconfig", "context", "namespace", "kubectl", "ovsPodSelector", "ovsContainer", "centralPodSelector", "centralContainer"];
+        const known = ["kind", "kubeconfig", "context", "namespace", "kubectl", "ovsPodSelector", "ovsContainer", "centralPodSelector", "centralContainer", "kubeOvnVersion"];
         for (const k of Object.keys(a)) if (!known.includes(k)) p.add(`access.${k}`, a[k], "is not a kubectl access option");
         const kubectl = p.path("access.kubectl", a.kubectl, false) ?? "kubectl";
         if (kubectl.startsWith("-")) p.add("access.kubectl", kubectl, "must not start with '-'");
+        else if (findProgram(kubectl) === null) p.add("access.kubectl", kubectl, "is not an installed program (not on PATH, or not executable): install kubectl or set access.kubectl to its path");
         return {
             kind: "kubectl",
             kubectl,
@@ -219,6 +224,7 @@ function validateAccess(p: Problems, access: unknown, nodes: NodeSpec[]): Resolv
             ovsContainer: p.matches("access.ovsContainer", a.ovsContainer, DNS1123_LABEL, "must be a container name (DNS-1123 label)", "openvswitch"),
             centralPodSelector: p.matches("access.centralPodSelector", a.centralPodSelector, LABEL_SELECTOR, "must be one label requirement like ovn-nb-leader=true", "ovn-nb-leader=true"),
             centralContainer: p.matches("access.centralContainer", a.centralContainer, DNS1123_LABEL, "must be a container name (DNS-1123 label)", "ovn-central"),
+            kubeOvnVersion: a.kubeOvnVersion === undefined ? null : validateVersion(p, a.kubeOvnVersion),
         };
     }
     if (a.kind === "command") {
@@ -233,6 +239,9 @@ function validateAccess(p: Problems, access: unknown, nodes: NodeSpec[]): Resolv
                     p.add(`access.prefix[${i}]`, arg, "must be a non-empty string without NUL");
                 } else prefix.push(arg);
             });
+            if (prefix.length > 0 && !prefix[0].includes(TARGET_PLACEHOLDER) && findProgram(prefix[0]) === null) {
+                p.add("access.prefix[0]", prefix[0], "is not an installed program (not on PATH, or not executable)");
+            }
             if (!prefix.some((arg) => arg.includes(TARGET_PLACEHOLDER))) {
                 p.add("access.prefix", a.prefix, `must contain the placeholder ${TARGET_PLACEHOLDER}`);
             }
@@ -254,10 +263,10 @@ function validateAccess(p: Problems, access: unknown, nodes: NodeSpec[]): Resolv
             }
         }
         let kubeOvnVersion: string | null = null;
-        if (a.kubeOvnVersion !== undefined) {
-            kubeOvnVersion = p.matches("access.kubeOvnVersion", a.kubeOvnVersion, VERSION, "must be a version like v1.12.22", "");
-            const verdict = kubeOvnVersion ? checkKubeOvnVersion(kubeOvnVersion) : null;
-            if (verdict) p.add("access.kubeOvnVersion", kubeOvnVersion, verdict);
+        if (a.kubeOvnVersion === undefined) {
+            p.add("access.kubeOvnVersion", undefined, "is required with command access (e.g. v1.12.22): the tool cannot read the cluster's Kube-OVN version through a command, and v1.13+ must not be touched");
+        } else {
+            kubeOvnVersion = validateVersion(p, a.kubeOvnVersion);
         }
         return {
             kind: "command",
@@ -269,6 +278,16 @@ function validateAccess(p: Problems, access: unknown, nodes: NodeSpec[]): Resolv
     }
     p.add("access.kind", a.kind, 'must be "kubectl" or "command"');
     return { kind: "command", prefix: [], targets: { central: "", nodes: {} }, scriptVia: "argv", kubeOvnVersion: null };
+}
+
+/** A stated Kube-OVN version: well-formed and one this tool supports. */
+function validateVersion(p: Problems, value: unknown): string | null {
+    const text = p.matches("access.kubeOvnVersion", value, VERSION, "must be a version like v1.12.22", "");
+    const version = text ? parseKubeOvnVersion(text) : null;
+    if (!version) return null;
+    const verdict = checkKubeOvnVersion(version, text);
+    if (verdict) p.add("access.kubeOvnVersion", text, verdict);
+    return text;
 }
 
 function validateCertificate(p: Problems, c: CertificateOptions | undefined): ResolvedCertificateOptions {
@@ -320,7 +339,7 @@ export function resolveAccess(access: Access | undefined): ResolvedAccess {
 export function validateArgs(args: KubeOvnIpsecArgs): Settings {
     const p = new Problems();
     if (!isRecord(args)) throw new ValidationError([`args ${describeValue(args)}: must be an object`]);
-    const known = ["nodes", "enabled", "access", "certificate", "ca", "waitFor", "timeoutSeconds", "parallelism", "execTimeoutSeconds", "retries", "publishSecrets"];
+    const known = ["nodes", "enabled", "access", "certificate", "ca", "waitFor", "timeoutSeconds", "parallelism", "execTimeoutSeconds", "retries", "publishSecrets", "failClosed"];
     for (const k of Object.keys(args)) if (!known.includes(k)) p.add(k, (args as unknown as Record<string, unknown>)[k], "is not an argument of KubeOvnIpsec");
     const nodes = validateNodes(p, args.nodes);
     const access = validateAccess(p, args.access as Access | undefined, nodes);
@@ -336,10 +355,12 @@ export function validateArgs(args: KubeOvnIpsecArgs): Settings {
         timeoutSeconds: p.int("timeoutSeconds", args.timeoutSeconds, 120, 1, 3600),
         parallelism: p.int("parallelism", args.parallelism, 10, 1, 200),
         exec: {
-            timeoutSeconds: p.int("execTimeoutSeconds", args.execTimeoutSeconds, 60, 1, 600),
+            // At least 5 s: the script's own budget stays below it with a margin (scriptLimits).
+            timeoutSeconds: p.int("execTimeoutSeconds", args.execTimeoutSeconds, 60, 5, 600),
             retries: p.int("retries", args.retries, 2, 0, 10),
         },
         publishSecrets: p.bool("publishSecrets", args.publishSecrets, true),
+        failClosed: p.bool("failClosed", args.failClosed, false),
         secretNamespace: access.kind === "kubectl" ? access.namespace : DEFAULT_NAMESPACE,
     };
     if (p.list.length > 0) throw new ValidationError(p.list);

@@ -70,6 +70,8 @@ SUBNET=10.213.0 # a /24 that exists only inside the lab's namespaces
 CENTRAL=ovn-central
 MAX_NODES=8
 DEFAULT_NODES=3
+# The Kube-OVN release the lab stands in for (test/support/lab.ts says the same).
+KUBE_OVN_VERSION=v1.12.35
 
 # iptables (the ovs-ovn image ships it) for the fail-closed guard; tcpdump to see on the
 # lab bridge whether a datagram left a node (in plain text)
@@ -622,6 +624,8 @@ config:
   kube-ovn-ipsec:publishSecrets: false
   kube-ovn-ipsec:access:
     kind: \"command\"
+    # the lab plays a Kube-OVN v1.12 cluster; command access cannot read the version itself
+    kubeOvnVersion: \"$KUBE_OVN_VERSION\"
     prefix: $PREFIX_JSON
     targets:
       central: \"$CENTRAL\"

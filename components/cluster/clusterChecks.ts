@@ -4,12 +4,13 @@
  * Kube-OVN >= v1.13 with built-in IPsec (whose controller would undo our nb_global change).
  */
 import type { NodeSpec } from "../args";
-import { ExecPolicy, ResolvedAccess, ResolvedKubectlAccess, ovsdbTimeoutFor } from "../transport/access";
+import { ExecPolicy, ResolvedAccess, ResolvedKubectlAccess, scriptLimits } from "../transport/access";
 import { centralEndpoint, ovsPodsByNode } from "../transport/endpoints";
 import { runKubectl, runRemote } from "../transport/exec";
 import { remoteError } from "../transport/remoteError";
 import { newBoundary, prelude } from "../transport/scriptKit";
-import { checkKubeOvnVersion } from "./kubeOvnVersion";
+import { parseImageReference } from "./imageReference";
+import { checkKubeOvnVersion, parseKubeOvnVersion, sameRelease } from "./kubeOvnVersion";
 
 export interface ClusterFacts {
     /** The Kube-OVN version read from kube-ovn-controller's image, or null when unknown. */
@@ -22,42 +23,58 @@ interface DeploymentJson {
     spec?: { template?: { spec?: { containers?: Array<{ image?: string; args?: string[]; command?: string[] }> } } };
 }
 
-/** Reads kube-ovn-controller's Deployment; refuses v1.13+ or a controller running built-in IPsec. */
-export async function kubeOvnVersionGate(access: ResolvedKubectlAccess, exec: ExecPolicy): Promise<string | null> {
-    let json: string;
+/**
+ * Reads kube-ovn-controller's Deployment and refuses what this tool must not touch: Kube-OVN
+ * v1.13+ (built-in IPsec), a controller running --enable-ovn-ipsec, a release before IPsec
+ * support. When the version cannot be read from the image (no tag, only a digest, a custom
+ * tag, no Deployment), it refuses unless `access.kubeOvnVersion` says which version it is.
+ * Returns the version it went by.
+ */
+export async function kubeOvnVersionGate(access: ResolvedKubectlAccess, exec: ExecPolicy): Promise<string> {
+    const refuse = (detail: string, hint = "do not use kube-ovn-ipsec on this cluster (nothing was changed)") =>
+        remoteError({ where: "kubectl", step: "check-kube-ovn-version", detail, transient: false, hint });
+    let json: string | null;
     try {
         json = await runKubectl(access, ["get", "deployment", "kube-ovn-controller", "--output=json"], "check-kube-ovn-version", exec);
     } catch (e) {
-        // No controller Deployment in this namespace: nothing to read a version from.
-        if (e instanceof Error && /NotFound|not found/.test(e.message)) return null;
-        throw e;
+        if (!(e instanceof Error && /NotFound|not found/.test(e.message))) throw e;
+        json = null;
     }
-    let parsed: DeploymentJson;
-    try {
-        parsed = JSON.parse(json) as DeploymentJson;
-    } catch {
-        throw remoteError({ where: "kubectl", step: "check-kube-ovn-version", detail: "kubectl did not return JSON", transient: true });
+    let image: string | null = null;
+    if (json !== null) {
+        let parsed: DeploymentJson;
+        try {
+            parsed = JSON.parse(json) as DeploymentJson;
+        } catch {
+            throw remoteError({ where: "kubectl", step: "check-kube-ovn-version", detail: "kubectl did not return JSON", transient: true });
+        }
+        const containers = parsed.spec?.template?.spec?.containers ?? [];
+        const flags = containers.flatMap((c) => [...(c.args ?? []), ...(c.command ?? [])]);
+        const builtIn = flags.find((f) => /^--enable-ovn-ipsec(=true)?$/.test(f));
+        if (builtIn) throw refuse(`kube-ovn-controller runs with ${builtIn}: this cluster manages IPsec itself and would undo our changes`);
+        image = containers.map((c) => c.image ?? "").find((i) => i.includes("kube-ovn")) ?? containers[0]?.image ?? null;
     }
-    const containers = parsed.spec?.template?.spec?.containers ?? [];
-    const flags = containers.flatMap((c) => [...(c.args ?? []), ...(c.command ?? [])]);
-    const builtIn = flags.find((f) => /^--enable-ovn-ipsec(=true)?$/.test(f));
-    const image = containers.map((c) => c.image ?? "").find((i) => i.includes("kube-ovn")) ?? containers[0]?.image ?? "";
-    const tag = image.includes(":") ? image.slice(image.lastIndexOf(":") + 1) : null;
-    const verdict = builtIn
-        ? `kube-ovn-controller runs with ${builtIn}: this cluster manages IPsec itself and would undo our changes`
-        : tag
-          ? checkKubeOvnVersion(tag)
-          : null;
-    if (verdict) {
-        throw remoteError({
-            where: "kubectl",
-            step: "check-kube-ovn-version",
-            detail: verdict,
-            transient: false,
-            hint: "do not use kube-ovn-ipsec on this cluster (nothing was changed)",
-        });
+    const ref = image === null ? null : parseImageReference(image);
+    const fromImage = ref?.tag ? parseKubeOvnVersion(ref.tag) : null;
+    const stated = access.kubeOvnVersion === null ? null : parseKubeOvnVersion(access.kubeOvnVersion);
+    if (fromImage && stated && !sameRelease(fromImage, stated)) {
+        throw refuse(
+            `access.kubeOvnVersion is ${access.kubeOvnVersion} but kube-ovn-controller runs ${image}`,
+            "set access.kubeOvnVersion to the version the cluster runs (or remove it), then run again",
+        );
     }
-    return tag;
+    const version = fromImage ?? stated;
+    const shown = fromImage ? (ref?.tag ?? "") : (access.kubeOvnVersion ?? "");
+    if (version === null) {
+        const why = json === null ? `there is no kube-ovn-controller Deployment in namespace ${access.namespace}` : image === null ? "kube-ovn-controller has no container image" : `its image ${JSON.stringify(image)} carries no version tag`;
+        throw refuse(
+            `cannot tell which Kube-OVN version this cluster runs: ${why}`,
+            "set access.kubeOvnVersion (e.g. v1.12.22) to the version the cluster runs, then run again (nothing was changed)",
+        );
+    }
+    const verdict = checkKubeOvnVersion(version, shown);
+    if (verdict) throw refuse(verdict);
+    return shown;
 }
 
 async function checkContext(access: ResolvedKubectlAccess, exec: ExecPolicy): Promise<void> {
@@ -88,9 +105,9 @@ async function checkOvsPods(access: ResolvedKubectlAccess, nodes: readonly NodeS
 /** On the central: ovn-nbctl works and nb_global is readable. */
 async function readNbIpsec(access: ResolvedAccess, exec: ExecPolicy): Promise<boolean> {
     const boundary = newBoundary();
-    const script = `${prelude(boundary, ovsdbTimeoutFor(exec))}
-command -v ovn-nbctl >/dev/null 2>&1 || fail $PERMANENT preflight "ovn-nbctl not found: the target is not an ovn-central pod"
-v=$(ovn-nbctl --timeout="$T" get nb_global . ipsec 2>&1) || fail $TRANSIENT read-nb-global "ovn-nbctl cannot read nb_global (is the NB database up?): $(printf '%s' "$v" | oneline)"
+    const script = `${prelude(boundary, scriptLimits(exec), { name: "read-nb-global", readOnly: true })}
+need ovn-nbctl timeout
+v=$(ovn-nbctl --timeout="$(cap "$T")" get nb_global . ipsec 2>&1) || fail_cmd read-nb-global "$v" "ovn-nbctl could not read nb_global ipsec (is the NB database up?)"
 section facts
 printf 'ipsec=%s\\n' "$v"
 `;
@@ -100,7 +117,7 @@ printf 'ipsec=%s\\n' "$v"
 
 /** Every read-only check; throws the first blocking problem (naming it), else returns facts. */
 export async function checkCluster(access: ResolvedAccess, nodes: readonly NodeSpec[], exec: ExecPolicy): Promise<ClusterFacts> {
-    let kubeOvnVersion: string | null = null;
+    let kubeOvnVersion: string | null;
     if (access.kind === "kubectl") {
         await checkContext(access, exec);
         const [version] = await Promise.all([kubeOvnVersionGate(access, exec), checkOvsPods(access, nodes, exec)]);

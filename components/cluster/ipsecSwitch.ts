@@ -1,16 +1,18 @@
 /** `nb_global ipsec` as a resource, created after every node resource. */
 import * as pulumi from "@pulumi/pulumi";
 import { InputsOf } from "../util/inputs";
-import { IpsecSwitchInputs, ipsecSwitchProvider } from "./ipsecSwitchProvider";
+import { IpsecSwitchArgsPlain, ipsecSwitchProvider } from "./ipsecSwitchProvider";
 
-export type IpsecSwitchArgs = InputsOf<IpsecSwitchInputs>;
+export type IpsecSwitchArgs = InputsOf<IpsecSwitchArgsPlain>;
 
 export class IpsecSwitch extends pulumi.dynamic.Resource {
     /** The live value of nb_global ipsec (after apply, or as refreshed). */
     declare readonly enabled: pulumi.Output<boolean>;
     declare readonly before: pulumi.Output<boolean>;
+    /** What destroy will set nb_global ipsec to: the value found before kube-ovn-ipsec. */
+    declare readonly restoreOnDestroy: pulumi.Output<boolean>;
 
     constructor(name: string, args: IpsecSwitchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(ipsecSwitchProvider, name, { ...args, before: undefined }, opts, "kube-ovn-ipsec", "IpsecSwitch");
+        super(ipsecSwitchProvider, name, { ...args, before: undefined, restoreOnDestroy: undefined }, opts, "kube-ovn-ipsec", "IpsecSwitch");
     }
 }

@@ -5,7 +5,8 @@
  * in `access.targets.nodes`, asked directly. Read-only.
  */
 import type { Access, NodeSpec } from "../args";
-import { ExecPolicy, ResolvedAccess, ResolvedKubectlAccess, ovsdbTimeoutFor } from "../transport/access";
+import { ExecPolicy, ResolvedAccess, ResolvedKubectlAccess, scriptLimits } from "../transport/access";
+import { parseOvsdbString } from "../transport/ovsdbString";
 import { nodeEndpoints, ovsPodsByNode } from "../transport/endpoints";
 import { runKubectl, runRemote } from "../transport/exec";
 import { errorMessage, remoteError } from "../transport/remoteError";
@@ -47,13 +48,14 @@ async function chassisAnnotations(access: ResolvedKubectlAccess, exec: ExecPolic
 
 async function readSystemId(access: ResolvedAccess, endpoint: Parameters<typeof runRemote>[1], exec: ExecPolicy): Promise<string> {
     const boundary = newBoundary();
-    const script = `${prelude(boundary, ovsdbTimeoutFor(exec))}
-v=$(vsctl get Open_vSwitch . external_ids:system-id 2>&1) || fail $TRANSIENT read-system-id "ovs-vsctl could not read the system-id: $(printf '%s' "$v" | oneline)"
+    const script = `${prelude(boundary, scriptLimits(exec), { name: "read-system-id", readOnly: true })}
+need ovs-vsctl timeout
+v=$(vsctl get Open_vSwitch . external_ids:system-id 2>&1) || fail_cmd read-system-id "$v" "ovs-vsctl could not read external_ids:system-id"
 section facts
-printf 'system_id=%s\\n' "$(printf '%s' "$v" | unquote)"
+printf 'system_id=%s\\n' "$v"
 `;
     const out = await runRemote(access, endpoint, { step: "read-system-id", script }, exec);
-    return parseFacts(parseSections(out.stdout, boundary).get("facts")).system_id ?? "";
+    return parseOvsdbString(parseFacts(parseSections(out.stdout, boundary).get("facts")).system_id ?? "") ?? "";
 }
 
 export async function discoverNodes(access: Access = { kind: "kubectl" }, options: DiscoverOptions = {}): Promise<NodeSpec[]> {

@@ -40,3 +40,21 @@ export const OUR_FILE_GLOBS = [
     `${IPSEC_DIR}/private/${FILE_PREFIX}*.pem`,
     `${IPSEC_DIR}/cacerts/${FILE_PREFIX}ca-*.pem`,
 ];
+
+/**
+ * What we installed, as `<key> <sha256> <path>` lines (key = certificate|private_key|ca_cert),
+ * next to the files: an observation compares the files with it, so a changed or missing file is
+ * seen without any digest leaving the node. It lives with the files (container-local), so a pod
+ * restart that resets /etc/ipsec.d loses both together, which is itself what we detect.
+ */
+export const MANIFEST = `${IPSEC_DIR}/kube-ovn-ipsec-manifest`;
+
+/**
+ * Which services we started, kept on the node itself: a run that failed after starting one
+ * (and so recorded nothing in Pulumi state) still lets a later delete stop it. Container-local
+ * on purpose: the services are the container's, and a restarted container runs none of them.
+ */
+export const STARTED_MARKER = `${IPSEC_DIR}/kube-ovn-ipsec-started`;
+
+/** Our own files outside the three PEM directories. */
+export const OUR_STATE_FILES = [MANIFEST, STARTED_MARKER];

@@ -1,17 +1,28 @@
 /**
  * Dynamic provider of one node's IPsec configuration (serialized into the stack; runs in
- * Pulumi's dynamic-provider host). Every operation is one exec round trip into the node's OVS
- * pod. The private key is an input (secret) and travels on stdin; it is never an output.
+ * Pulumi's dynamic-provider host). The private key is an input (secret) and travels on stdin;
+ * it is never an output.
+ *
+ * Every `up` observes before it decides: `check` reads the node (one read-only exec) and puts
+ * what is wrong with it into the `drift` input, so that `pulumi preview` shows which nodes will
+ * be repaired and why, and `diff` reports a change for a drifted node even when nothing in the
+ * program changed. The repair itself is the apply: one exec.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { ExecPolicy, ResolvedAccess, ovsdbTimeoutFor, serviceTimeoutFor } from "../transport/access";
+import { markNodeChanged, observeNode } from "../observe/observeNode";
+import { NodeObservation, parseObservation } from "../observe/nodeObservation";
+import { ExecPolicy, ResolvedAccess, scriptLimits } from "../transport/access";
 import { nodeEndpoint } from "../transport/endpoints";
 import { runKubectl, runRemote } from "../transport/exec";
 import { isRemoteError } from "../transport/remoteError";
-import { newBoundary, parseFacts, parseSections } from "../transport/scriptKit";
-import { Limiter, createLimiter } from "../util/concurrency";
-import { FILE_PREFIX, IPSEC_DIR, nodeFilePaths, sha256Hex } from "./nodeFiles";
-import { PreviousConfig, applyPayload, applyScript, readScript, removeScript } from "./nodeScripts";
+import { newBoundary } from "../transport/scriptKit";
+import { limited } from "../host/hostState";
+import { containsUnknown, isUnknown } from "../util/unknown";
+import { applyScript } from "./applyScript";
+import { nodeDrift } from "./drift";
+import { nodeFilePaths, sha256Hex } from "./nodeFiles";
+import { applyPayload } from "./nodePayload";
+import { removeScript } from "./removeScript";
 
 /** How this node is reached: one input (and one output), to keep properties per node few. */
 export interface NodeTransport {
@@ -20,29 +31,24 @@ export interface NodeTransport {
     parallelism: number;
 }
 
-/** Inputs, as the engine passes them (secrets already unwrapped). */
-export interface NodeIpsecInputs {
+/** What the program gives (secrets already unwrapped by the engine). */
+export interface NodeIpsecArgsPlain {
     node: string;
     systemId: string;
     transport: NodeTransport;
     caCertPem: string;
     certPem: string;
     privateKeyPem: string;
+    /** The fail-closed guard must be in place (failClosed and IPsec enabled). */
+    guard: boolean;
 }
 
-/** What the node reported the last time we asked (apply or refresh). */
-export interface NodeLiveState {
-    systemId: string;
-    /** other_config points at exactly the files we installed. */
-    configured: boolean;
-    /** The installed files have the content we sent (by sha256). */
-    filesIntact: boolean;
-    /** Mode of the private key file, e.g. `600`. */
-    privateKeyMode: string;
-    monitorRunning: boolean;
-    ikeDaemonRunning: boolean;
-    /** Set when the node could not be read (refresh only). */
-    error: string | null;
+/** The inputs after check: plus what this run observed on the node. */
+export interface NodeIpsecInputs extends NodeIpsecArgsPlain {
+    /** What is wrong with the node now (empty: nothing); set by check, never by the program. */
+    drift: string[];
+    /** The daemons run but the kernel lost their policies: the apply restarts them. */
+    restartServices: boolean;
 }
 
 /** What was installed on the node: paths and digests of public certificates. */
@@ -52,98 +58,61 @@ export interface NodeInstalled {
     caCertPath: string;
     certSha256: string;
     caCertSha256: string;
-    /** Services this component started (and so stops on delete). */
+    /** Services this component started (and so stops on delete), as the node's marker says. */
     startedMonitor: boolean;
     startedIkeDaemon: boolean;
-    /** other_config values found before the first apply, restored on delete. */
-    previous: PreviousConfig | null;
+    /** The node holds our record of what other_config was before us (restored on delete). */
+    beforeRecorded: boolean;
+    guard: boolean;
 }
 
-/** Outputs (state): no key material. Few properties on purpose (each costs the SDK promises). */
+/** Outputs (state): no key material; nothing that changes by itself (that is the status's). */
 export interface NodeIpsecOutputs {
     node: string;
     systemId: string;
     transport: NodeTransport;
+    guard: boolean;
     installed: NodeInstalled;
-    /** Private key file digest (a secret output): lets refresh see a replaced key file. */
-    privateKeyFileSha256: string;
-    live: NodeLiveState;
 }
 
-
-// One limiter per parallelism value, shared by every node resource this provider serves:
-// the engine may run many resources at once, the nodes still see at most `parallelism` execs.
-const limiters: Record<number, Limiter> = {};
-function limited<T>(parallelism: number, task: () => Promise<T>): Promise<T> {
-    const limiter = limiters[parallelism] ?? (limiters[parallelism] = createLimiter(parallelism));
-    return limiter.run(task);
-}
-
-function liveFrom(facts: Record<string, string>, expected: NodeInstalled, privateKeyFileSha256: string): NodeLiveState {
-    return {
-        systemId: facts.system_id ?? "",
-        configured:
-            facts.other_config_certificate === expected.certificatePath &&
-            facts.other_config_private_key === expected.privateKeyPath &&
-            facts.other_config_ca_cert === expected.caCertPath,
-        filesIntact:
-            facts.sha256_certificate === expected.certSha256 &&
-            facts.sha256_ca_cert === expected.caCertSha256 &&
-            facts.sha256_private_key === privateKeyFileSha256,
-        privateKeyMode: facts.mode_private_key ?? "",
-        monitorRunning: facts.monitor_running === "1",
-        ikeDaemonRunning: facts.ike_running === "1",
-        error: null,
-    };
-}
-
-function isOurPath(path: string): boolean {
-    return path.startsWith(`${IPSEC_DIR}/`) && path.includes(`/${FILE_PREFIX}`);
-}
-
-async function apply(inputs: NodeIpsecInputs, olds: NodeIpsecOutputs | null): Promise<NodeIpsecOutputs> {
-    const { access, exec, parallelism } = inputs.transport;
+function installedFrom(inputs: NodeIpsecArgsPlain, after: NodeObservation): NodeInstalled {
     const paths = nodeFilePaths(inputs.systemId, inputs.certPem, inputs.caCertPem);
-    const sha256 = { certificate: sha256Hex(inputs.certPem), privateKey: sha256Hex(inputs.privateKeyPem), caCert: sha256Hex(inputs.caCertPem) };
-    const boundary = newBoundary();
-    const result = await limited(parallelism, async () =>
-        runRemote(
-            access,
-            await nodeEndpoint(access, inputs.node, exec),
-            {
-                step: "apply",
-                script: applyScript({ boundary, systemId: inputs.systemId, paths, sha256, ovsdbTimeoutSeconds: ovsdbTimeoutFor(exec), serviceTimeoutSeconds: serviceTimeoutFor(exec) }),
-                stdin: applyPayload(inputs.caCertPem, inputs.certPem, inputs.privateKeyPem),
-            },
-            exec,
-        ),
-    );
-    const sections = parseSections(result.stdout, boundary);
-    const before = parseFacts(sections.get("previous"));
-    const started = parseFacts(sections.get("started"));
-    // Remember what was there before us only once (on the first apply); later applies see our own paths.
-    let previous = olds ? olds.installed.previous : null;
-    if (!olds && before.certificate && !isOurPath(before.certificate)) {
-        previous = { certificate: before.certificate, privateKey: before.private_key ?? "", caCert: before.ca_cert ?? "" };
-    }
-    const installed: NodeInstalled = {
+    return {
         certificatePath: paths.certificate,
         privateKeyPath: paths.privateKey,
         caCertPath: paths.caCert,
-        certSha256: sha256.certificate,
-        caCertSha256: sha256.caCert,
-        startedMonitor: (olds?.installed.startedMonitor ?? false) || started.monitor === "1",
-        startedIkeDaemon: (olds?.installed.startedIkeDaemon ?? false) || started.ike === "1",
-        previous,
+        certSha256: sha256Hex(inputs.certPem),
+        caCertSha256: sha256Hex(inputs.caCertPem),
+        startedMonitor: after.startedByUs.monitor,
+        startedIkeDaemon: after.startedByUs.ike,
+        beforeRecorded: after.beforeRecorded,
+        guard: inputs.guard,
     };
-    return {
-        node: inputs.node,
-        systemId: inputs.systemId,
-        transport: inputs.transport,
-        installed,
-        privateKeyFileSha256: sha256.privateKey,
-        live: liveFrom(parseFacts(sections.get("facts")), installed, sha256.privateKey),
-    };
+}
+
+async function apply(inputs: NodeIpsecInputs): Promise<NodeIpsecOutputs> {
+    const { access, exec, parallelism } = inputs.transport;
+    const paths = nodeFilePaths(inputs.systemId, inputs.certPem, inputs.caCertPem);
+    const boundary = newBoundary();
+    try {
+        const result = await limited(parallelism, async () =>
+            runRemote(
+                access,
+                await nodeEndpoint(access, inputs.node, exec),
+                {
+                    step: "apply",
+                    script: applyScript({ boundary, limits: scriptLimits(exec), systemId: inputs.systemId, paths, guard: inputs.guard, restartServices: inputs.restartServices === true }),
+                    stdin: applyPayload({ caCert: inputs.caCertPem, certificate: inputs.certPem, privateKey: inputs.privateKeyPem }),
+                },
+                exec,
+            ),
+        );
+        const after = parseObservation(inputs.node, result.stdout, boundary, new Date());
+        return { node: inputs.node, systemId: inputs.systemId, transport: inputs.transport, guard: inputs.guard, installed: installedFrom(inputs, after) };
+    } finally {
+        // Changed, or may have (a failure midway): whoever reads this node next must ask again.
+        markNodeChanged(access, inputs.node);
+    }
 }
 
 /** With kubectl, a node whose Node object is gone has nothing left to clean. */
@@ -157,64 +126,75 @@ async function nodeIsGone(node: string, { access, exec }: NodeTransport): Promis
     }
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
-    return JSON.stringify(a) === JSON.stringify(b);
-}
-
 const PEM_CERT = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/;
 const PEM_KEY = /^-----BEGIN (RSA |EC )?PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END (RSA |EC )?PRIVATE KEY-----\n?$/;
 
+/** An input that is known and differs, or that is not known yet (it will be, after up). */
+function changed(old: string | undefined, next: string): boolean {
+    return isUnknown(next) || old !== next;
+}
+
 export const nodeIpsecProvider: pulumi.dynamic.ResourceProvider = {
-    /** Re-checks what matters at the node boundary; reasons never include the values. */
-    async check(_olds: NodeIpsecInputs, news: NodeIpsecInputs) {
+    /**
+     * Re-checks what matters at the node boundary (reasons never include the values), then,
+     * for a node we already manage, reads it and records what is wrong with it as `drift`.
+     * Values not known yet (a preview) are neither validated nor used.
+     */
+    async check(olds: Partial<NodeIpsecInputs>, news: NodeIpsecArgsPlain) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (typeof news.certPem === "string" && !PEM_CERT.test(news.certPem)) failures.push({ property: "certPem", reason: "must be one PEM certificate" });
-        if (typeof news.caCertPem === "string" && !PEM_CERT.test(news.caCertPem)) failures.push({ property: "caCertPem", reason: "must be one PEM certificate" });
-        if (typeof news.privateKeyPem === "string" && !PEM_KEY.test(news.privateKeyPem)) failures.push({ property: "privateKeyPem", reason: "must be one PEM private key" });
-        return { inputs: news, failures };
+        const pem = (value: unknown, re: RegExp): boolean => typeof value !== "string" || isUnknown(value) || re.test(value);
+        if (!pem(news.certPem, PEM_CERT)) failures.push({ property: "certPem", reason: "must be one PEM certificate" });
+        if (!pem(news.caCertPem, PEM_CERT)) failures.push({ property: "caCertPem", reason: "must be one PEM certificate" });
+        if (!pem(news.privateKeyPem, PEM_KEY)) failures.push({ property: "privateKeyPem", reason: "must be one PEM private key" });
+        let drift: string[] = [];
+        let restartServices = false;
+        const known = !containsUnknown([news.node, news.systemId, news.transport, news.guard]);
+        // A new resource needs no reading: its create installs everything anyway.
+        if (failures.length === 0 && known && olds.node !== undefined) {
+            const { access, exec, parallelism } = news.transport;
+            // No retries: a node this read cannot reach is reported as drift, and the apply that
+            // follows has the retries (and says what failed).
+            const observation = await observeNode({ access, exec: { ...exec, retries: 0 }, parallelism, node: news.node, mode: "none", peerSystemIds: [], waitSeconds: 0 });
+            const certsKnown = !isUnknown(news.certPem) && !isUnknown(news.caCertPem);
+            const paths = certsKnown ? nodeFilePaths(news.systemId, news.certPem, news.caCertPem) : null;
+            // With the certificates not known yet (a rotation in preview) a change is coming anyway:
+            // only what is wrong besides the paths is reported.
+            const found = nodeDrift({ systemId: news.systemId, paths: paths ?? { certificate: "", privateKey: "", caCert: "" }, guard: news.guard }, observation);
+            drift = paths ? found.reasons : found.reasons.filter((r) => !r.startsWith("other_config:"));
+            restartServices = found.restartServices;
+        }
+        const inputs: NodeIpsecInputs = { ...news, drift, restartServices };
+        return { inputs, failures };
     },
 
     async diff(_id: string, olds: NodeIpsecOutputs, news: NodeIpsecInputs) {
         const replaces = olds.node !== news.node ? ["node"] : [];
-        const drifted = olds.live !== undefined && (!olds.live.configured || !olds.live.filesIntact || !olds.live.monitorRunning || !olds.live.ikeDaemonRunning);
         const changes =
             replaces.length > 0 ||
             olds.systemId !== news.systemId ||
-            olds.installed.certSha256 !== sha256Hex(news.certPem) ||
-            olds.installed.caCertSha256 !== sha256Hex(news.caCertPem) ||
-            olds.privateKeyFileSha256 !== sha256Hex(news.privateKeyPem) ||
-            !sameJson(olds.transport, news.transport) ||
-            drifted;
+            changed(olds.installed?.certSha256, isUnknown(news.certPem) ? news.certPem : sha256Hex(news.certPem)) ||
+            changed(olds.installed?.caCertSha256, isUnknown(news.caCertPem) ? news.caCertPem : sha256Hex(news.caCertPem)) ||
+            JSON.stringify(olds.transport) !== JSON.stringify(news.transport) ||
+            olds.guard !== news.guard ||
+            (news.drift ?? []).length > 0;
         return { changes, replaces, deleteBeforeReplace: true };
     },
 
     async create(inputs: NodeIpsecInputs) {
-        const outs = await apply(inputs, null);
-        return { id: `node/${inputs.node}`, outs };
+        return { id: `node/${inputs.node}`, outs: await apply(inputs) };
     },
 
-    async update(_id: string, olds: NodeIpsecOutputs, news: NodeIpsecInputs) {
-        return { outs: await apply(news, olds) };
+    async update(_id: string, _olds: NodeIpsecOutputs, news: NodeIpsecInputs) {
+        return { outs: await apply(news) };
     },
 
-    /** Refresh: what the node has now. An unreachable node is reported, not fatal. */
+    /** Refresh: nothing here changes by itself; the status resource reads the nodes. */
     async read(id: string, props: NodeIpsecOutputs) {
-        const { access, exec, parallelism } = props.transport;
-        const boundary = newBoundary();
-        try {
-            const result = await limited(parallelism, async () =>
-                runRemote(access, await nodeEndpoint(access, props.node, exec), { step: "read", script: readScript({ boundary, ovsdbTimeoutSeconds: ovsdbTimeoutFor(exec), serviceTimeoutSeconds: serviceTimeoutFor(exec) }) }, exec),
-            );
-            return { id, props: { ...props, live: liveFrom(parseFacts(parseSections(result.stdout, boundary).get("facts")), props.installed, props.privateKeyFileSha256) } };
-        } catch (e) {
-            const error = e instanceof Error ? e.message : String(e);
-            return { id, props: { ...props, live: { ...props.live, configured: false, error } } };
-        }
+        return { id, props };
     },
 
     async delete(_id: string, props: NodeIpsecOutputs) {
         const { access, exec, parallelism } = props.transport;
-        const { previous, startedMonitor, startedIkeDaemon } = props.installed;
         const boundary = newBoundary();
         let endpoint;
         try {
@@ -223,16 +203,10 @@ export const nodeIpsecProvider: pulumi.dynamic.ResourceProvider = {
             if (await nodeIsGone(props.node, props.transport)) return; // the node left the cluster: nothing to clean
             throw e;
         }
-        await limited(parallelism, () =>
-            runRemote(
-                access,
-                endpoint,
-                {
-                    step: "remove",
-                    script: removeScript({ boundary, restore: previous, stopMonitor: startedMonitor, stopIkeDaemon: startedIkeDaemon, ovsdbTimeoutSeconds: ovsdbTimeoutFor(exec), serviceTimeoutSeconds: serviceTimeoutFor(exec) }),
-                },
-                exec,
-            ),
-        );
+        try {
+            await limited(parallelism, () => runRemote(access, endpoint, { step: "remove", script: removeScript({ boundary, limits: scriptLimits(exec) }) }, exec));
+        } finally {
+            markNodeChanged(access, props.node);
+        }
     },
 };

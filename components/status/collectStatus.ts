@@ -1,16 +1,18 @@
 /**
- * Asks every node for its IPsec status, in parallel with a bound, optionally waiting for a
- * condition until a deadline. One unreachable node never hides the others' reports.
+ * Every node's status, in parallel (bounded by the host-wide node limit), optionally waiting
+ * for a condition until a deadline. A node's observation from earlier in this deployment is
+ * reused when nothing changed on it (or on nb_global) since, so a run that changes nothing
+ * reads each node once. One unreachable node never hides the others' reports.
  */
 import type { NodeSpec, WaitFor } from "../args";
-import { ExecPolicy, ResolvedAccess, ovsdbTimeoutFor } from "../transport/access";
+import { freshObservation, observeNode } from "../observe/observeNode";
+import type { WaitMode } from "../observe/observeScript";
+import { ExecPolicy, ResolvedAccess } from "../transport/access";
 import { nodeEndpoints } from "../transport/endpoints";
-import { Endpoint, runRemote } from "../transport/exec";
-import { errorMessage, isRemoteError } from "../transport/remoteError";
-import { newBoundary } from "../transport/scriptKit";
-import { mapSettled } from "../util/concurrency";
-import { Expectation, NodeStatusReport, evaluateNode, unreachableNode } from "./nodeStatus";
-import { WaitMode, parseStatusOutput, statusScript } from "./statusScript";
+import type { Endpoint } from "../transport/exec";
+import { errorMessage } from "../transport/remoteError";
+import { unreadableNode } from "../observe/nodeObservation";
+import { Expectation, NodeStatusReport, evaluateNode } from "./nodeStatus";
 
 export interface CollectRequest {
     access: ResolvedAccess;
@@ -18,10 +20,13 @@ export interface CollectRequest {
     parallelism: number;
     nodes: NodeSpec[];
     enabled: boolean;
+    failClosed: boolean;
     /** What to wait for; `none` asks once. */
     waitFor: WaitFor;
     /** Absolute deadline (ms since epoch) for the wait. */
     deadline: number;
+    /** Use this deployment's earlier observations of unchanged nodes (not on refresh). */
+    reuse: boolean;
 }
 
 function waitMode(enabled: boolean, waitFor: WaitFor): WaitMode {
@@ -31,29 +36,25 @@ function waitMode(enabled: boolean, waitFor: WaitFor): WaitMode {
 
 async function collectNode(req: CollectRequest, expect: Expectation, endpoint: Endpoint): Promise<NodeStatusReport> {
     const mode = waitMode(req.enabled, req.waitFor);
+    if (req.reuse) {
+        const seen = freshObservation(req.access, expect.node);
+        if (seen) {
+            const report = evaluateNode(expect, seen);
+            if (report.ready || mode === "none") return report;
+        }
+    }
     for (;;) {
-        const waitSeconds = Math.max(0, Math.floor((req.deadline - Date.now()) / 1000));
-        const boundary = newBoundary();
-        const result = await runRemote(
-            req.access,
-            endpoint,
-            {
-                step: "read-status",
-                script: statusScript({ boundary, ovsdbTimeoutSeconds: ovsdbTimeoutFor(req.exec), mode, peerSystemIds: expect.peers.map((p) => p.systemId), waitSeconds }),
-                // The exec may legitimately last as long as the in-pod wait.
-                timeoutSeconds: waitSeconds + req.exec.timeoutSeconds,
-            },
-            req.exec,
-        );
-        const report = evaluateNode(expect, parseStatusOutput(result.stdout, boundary));
-        if (report.ready || mode === "none" || Date.now() >= req.deadline) return report;
-        // The pod's quick check and our parse disagreed (a tunnel changing while it printed):
-        // pause briefly so that disagreement cannot turn into a hot loop, then ask again.
+        const waitSeconds = mode === "none" ? 0 : Math.max(0, Math.floor((req.deadline - Date.now()) / 1000));
+        const observation = await observeNode({ access: req.access, exec: req.exec, parallelism: req.parallelism, node: expect.node, mode, peerSystemIds: expect.peers.map((p) => p.systemId), waitSeconds, endpoint });
+        const report = evaluateNode(expect, observation);
+        if (report.ready || mode === "none" || !observation.reachable || Date.now() >= req.deadline) return report;
+        // The pod's quick check and our verdict disagreed (a tunnel changing while it printed, a
+        // policy not yet in the kernel): pause briefly so that this cannot become a hot loop.
         await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, req.deadline - Date.now()))));
     }
 }
 
-/** Status of every node; never throws for a single node, it reports it unreachable instead. */
+/** Status of every node; never throws for a single node, it reports it unknown instead. */
 export async function collectStatus(req: CollectRequest): Promise<NodeStatusReport[]> {
     const names = req.nodes.map((n) => n.name);
     const expectations: Expectation[] = req.nodes.map((n) => ({
@@ -62,22 +63,25 @@ export async function collectStatus(req: CollectRequest): Promise<NodeStatusRepo
         peers: req.nodes.filter((p) => p.name !== n.name),
         enabled: req.enabled,
         waitFor: req.waitFor,
+        failClosed: req.failClosed,
     }));
     let endpoints: Map<string, Endpoint | Error>;
     try {
         endpoints = await nodeEndpoints(req.access, names, req.exec);
     } catch (e) {
-        // The pod list itself failed (API down): every node is unreachable for the same reason.
+        // The pod list itself failed (API down): every node is unknown for the same reason.
         const message = errorMessage(e);
-        return expectations.map((x) => unreachableNode(x, message));
+        return expectations.map((x) => evaluateNode(x, unreadableNode(x.node, message, new Date())));
     }
-    const settled = await mapSettled(expectations, req.parallelism, async (expect) => {
-        const endpoint = endpoints.get(expect.node);
-        if (!endpoint || endpoint instanceof Error) throw endpoint ?? new Error("no endpoint");
-        return collectNode(req, expect, endpoint);
-    });
-    return settled.map((s, i) => {
-        if (s.ok) return s.value;
-        return unreachableNode(expectations[i], isRemoteError(s.error) || s.error instanceof Error ? errorMessage(s.error) : String(s.error));
-    });
+    return Promise.all(
+        expectations.map(async (expect) => {
+            const endpoint = endpoints.get(expect.node);
+            if (!endpoint || endpoint instanceof Error) return evaluateNode(expect, unreadableNode(expect.node, errorMessage(endpoint ?? new Error("no endpoint")), new Date()));
+            try {
+                return await collectNode(req, expect, endpoint);
+            } catch (e) {
+                return evaluateNode(expect, unreadableNode(expect.node, errorMessage(e), new Date()));
+            }
+        }),
+    );
 }

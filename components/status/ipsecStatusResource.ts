@@ -1,4 +1,4 @@
-/** Tunnel status as a resource: waited for on apply, re-read on refresh. */
+/** Tunnel status as a resource: observed on every up (waiting per waitFor) and on refresh. */
 import * as pulumi from "@pulumi/pulumi";
 import { InputsOf } from "../util/inputs";
 import type { NodeStatusReport, StatusSummary } from "./nodeStatus";
@@ -9,9 +9,10 @@ export type IpsecStatusArgs = InputsOf<IpsecStatusInputs>;
 export class IpsecStatusResource extends pulumi.dynamic.Resource {
     declare readonly reports: pulumi.Output<NodeStatusReport[]>;
     declare readonly summary: pulumi.Output<StatusSummary>;
+    declare readonly unready: pulumi.Output<string[]>;
     declare readonly observedAt: pulumi.Output<string>;
 
     constructor(name: string, args: IpsecStatusArgs, opts?: pulumi.CustomResourceOptions) {
-        super(ipsecStatusProvider, name, { ...args, reports: undefined, summary: undefined, observedAt: undefined }, opts, "kube-ovn-ipsec", "IpsecStatus");
+        super(ipsecStatusProvider, name, { ...args, reports: undefined, summary: undefined, unready: undefined, observedAt: undefined }, opts, "kube-ovn-ipsec", "IpsecStatus");
     }
 }

@@ -1,16 +1,18 @@
 /**
- * From what a node printed to what we report: per-peer tunnels, whether each is configured
- * and established, and whether the node meets the condition we are waiting for.
- * Pure functions; the status provider does the I/O.
+ * From one observation of a node to what we report about it: is its Geneve traffic protected,
+ * and if not, what is missing, what that means, and what to do; per peer, which tunnels are
+ * configured and established. Pure functions; the status provider does the I/O.
  */
 import type { WaitFor } from "../args";
+import type { NodeObservation } from "../observe/nodeObservation";
+import { CERT_KEYS } from "../node/ovsdbRecord";
 import { parseIpsecStatus } from "./ipsecStatus";
 import { parseTunnelsShow } from "./tunnelsShow";
 import type { IkeDaemonReport, TunnelReport } from "./types";
 
 export interface PeerTunnelReport extends TunnelReport {
-    /** Node name of the remote end, when its system-id is one of ours. */
-    peerNode: string | null;
+    /** Node name of the remote end (only tunnels to our nodes are reported). */
+    peerNode: string;
     /** An ESTABLISHED IKE SA with this peer (authenticated with our certificates). */
     ikeEstablished: boolean;
     /** INSTALLED CHILD SAs of this tunnel's connections. */
@@ -19,21 +21,48 @@ export interface PeerTunnelReport extends TunnelReport {
     established: boolean;
 }
 
+/**
+ * `protected`: IPsec is on and every tunnel to a peer is configured with our certificates and
+ * has kernel policies, the daemons run (and the fail-closed guard is in place when wanted);
+ * `notProtected`: something of that is missing (`problems`); `unknown`: the node could not be
+ * read; `disabled`: IPsec is off cluster-wide (enabled: false).
+ */
+export type NodeHealth = "protected" | "notProtected" | "unknown" | "disabled";
+
 export interface NodeStatusReport {
     node: string;
     systemId: string;
-    /** false when the node could not be asked; `error` says why. */
+    /** RFC 3339 time this node was read. */
+    observedAt: string;
+    health: NodeHealth;
+    /** false when the node could not be read; `error` says why. */
     reachable: boolean;
     error: string | null;
+    /** What the node lacks, one sentence each (empty when protected). */
+    problems: string[];
+    /** What it means for the node's traffic (null when protected). */
+    impact: string | null;
+    /** What to do about it (null when nothing is to be done). */
+    action: string | null;
     monitorRunning: boolean;
     ikeDaemonRunning: boolean;
+    /** other_config points at our files, which are intact (key mode 600). */
+    configIntact: boolean;
+    /** The fail-closed guard: wanted (failClosed and enabled), installed, packets dropped. */
+    guard: { wanted: boolean; installed: boolean; drops: number };
+    /** Kernel IPsec policies on the node (null: unknown). */
+    xfrmPolicies: number | null;
     tunnels: PeerTunnelReport[];
+    /** IPsec tunnels to nodes that are not in this stack (not detailed). */
+    otherTunnels: number;
+    /** tunnels/show was longer than we read: the counts are from its beginning. */
+    truncated: boolean;
     ike: { up: number; connecting: number; childSasInstalled: number };
     /** Peers this node should have an IPsec tunnel to (0 when IPsec is disabled). */
     expectedTunnels: number;
     configured: number;
     established: number;
-    /** Peer node names without a CONFIGURED tunnel from this node. */
+    /** Peer node names without a protected tunnel from this node. */
     missingPeers: string[];
     /** Whether this node meets the condition that was waited for. */
     ready: boolean;
@@ -42,7 +71,12 @@ export interface NodeStatusReport {
 export interface StatusSummary {
     enabled: boolean;
     waitFor: WaitFor;
+    /** RFC 3339: when the last node was read. */
+    observedAt: string;
     nodes: number;
+    protectedNodes: number;
+    notProtectedNodes: number;
+    unknownNodes: number;
     reachableNodes: number;
     /** N-1 per node when enabled, 0 when disabled. */
     tunnelsExpected: number;
@@ -57,22 +91,13 @@ export interface Peer {
     systemId: string;
 }
 
-/** What a node printed, as the status script frames it. */
-export interface RawNodeStatus {
-    tunnelsShow: string;
-    tunnelsShowOk: boolean;
-    ipsecStatus: string;
-    ipsecStatusOk: boolean;
-    monitorRunning: boolean;
-    ikeDaemonRunning: boolean;
-}
-
 export interface Expectation {
     node: string;
     systemId: string;
     peers: Peer[];
     enabled: boolean;
     waitFor: WaitFor;
+    failClosed: boolean;
 }
 
 const EMPTY_IKE: IkeDaemonReport = { ikeUp: 0, ikeConnecting: 0, ikeSas: [], childSas: [], routed: 0 };
@@ -83,85 +108,173 @@ function connectionsOf(tunnel: TunnelReport, ike: IkeDaemonReport, direction: "i
     return ike.childSas.filter((c) => c.name.startsWith(prefix) && c.state === "INSTALLED").length;
 }
 
-export function evaluateNode(expect: Expectation, raw: RawNodeStatus): NodeStatusReport {
-    const tunnels = raw.tunnelsShowOk ? parseTunnelsShow(raw.tunnelsShow) : [];
-    const ike = raw.ipsecStatusOk ? parseIpsecStatus(raw.ipsecStatus) : EMPTY_IKE;
-    const peerBySystemId = new Map(expect.peers.map((p) => [p.systemId, p.name]));
-
-    const reports: PeerTunnelReport[] = tunnels.map((t) => {
-        const ikeEstablished = ike.ikeSas.some(
-            (sa) => sa.state === "ESTABLISHED" && sa.remoteId === t.remoteName && (t.remoteIp === null || sa.remoteIp === t.remoteIp),
-        );
-        const inbound = connectionsOf(t, ike, "in");
-        const outbound = connectionsOf(t, ike, "out");
-        return {
-            ...t,
-            peerNode: t.remoteName === null ? null : peerBySystemId.get(t.remoteName) ?? null,
-            ikeEstablished,
-            childSasInstalled: inbound + outbound,
-            established: t.state === "CONFIGURED" && ikeEstablished && inbound > 0 && outbound > 0,
-        };
-    });
-
-    // A tunnel counts for a peer only when it is ours: CONFIGURED with our name on this end.
-    const good = (t: PeerTunnelReport) => t.state === "CONFIGURED" && t.localName === expect.systemId;
-    const configuredPeers = new Set(reports.filter((t) => good(t) && t.peerNode !== null).map((t) => t.peerNode));
-    const establishedPeers = new Set(reports.filter((t) => good(t) && t.established && t.peerNode !== null).map((t) => t.peerNode));
-    const expectedTunnels = expect.enabled ? expect.peers.length : 0;
-    const configured = expect.enabled ? configuredPeers.size : 0;
-    const established = expect.enabled ? establishedPeers.size : 0;
-
-    let ready: boolean;
-    if (!expect.enabled) {
-        // Disabled is reached when the monitor answers and lists no IPsec tunnel at all.
-        ready = raw.tunnelsShowOk && tunnels.length === 0;
-    } else if (expect.waitFor === "established") {
-        ready = raw.monitorRunning && established === expectedTunnels;
-    } else {
-        ready = raw.monitorRunning && configured === expectedTunnels;
+function parsedTunnels(o: NodeObservation): TunnelReport[] | null {
+    if (!o.tunnelsShow.ok) return null;
+    try {
+        return parseTunnelsShow(o.tunnelsShow.text);
+    } catch {
+        return null;
     }
-
-    return {
-        node: expect.node,
-        systemId: expect.systemId,
-        reachable: true,
-        error: null,
-        monitorRunning: raw.monitorRunning,
-        ikeDaemonRunning: raw.ikeDaemonRunning,
-        tunnels: reports,
-        ike: { up: ike.ikeUp, connecting: ike.ikeConnecting, childSasInstalled: ike.childSas.filter((c) => c.state === "INSTALLED").length },
-        expectedTunnels,
-        configured,
-        established,
-        missingPeers: expect.enabled ? expect.peers.filter((p) => !configuredPeers.has(p.name)).map((p) => p.name) : [],
-        ready,
-    };
 }
 
-export function unreachableNode(expect: Expectation, error: string): NodeStatusReport {
-    return {
+function parsedIke(o: NodeObservation): IkeDaemonReport {
+    if (!o.ipsecStatus.ok) return EMPTY_IKE;
+    try {
+        return parseIpsecStatus(o.ipsecStatus.text);
+    } catch {
+        return EMPTY_IKE;
+    }
+}
+
+/** Problems with our configuration on the node, from the observation alone. */
+function configProblems(o: NodeObservation): string[] {
+    const problems: string[] = [];
+    const set = CERT_KEYS.filter((k) => o.otherConfig[k] !== null);
+    if (set.length === 0) problems.push("OVSDB other_config has no certificate/private_key/ca_cert");
+    if (o.manifest === null) {
+        problems.push(o.ourFiles === 0 ? "kube-ovn-ipsec's certificate files are not on the node (its /etc/ipsec.d was reset, e.g. by a pod restart)" : "the manifest of kube-ovn-ipsec's files is missing");
+        return problems;
+    }
+    const manifest = o.manifest;
+    if (set.length > 0 && CERT_KEYS.some((k) => o.otherConfig[k] !== manifest[k])) problems.push("OVSDB other_config does not point at the files kube-ovn-ipsec installed");
+    for (const k of CERT_KEYS) {
+        if (o.files[k] === "missing") problems.push(`${manifest[k] ?? k} is missing`);
+        else if (o.files[k] === "changed") problems.push(`${manifest[k] ?? k} was changed`);
+    }
+    if (o.files.private_key !== "missing" && o.privateKeyMode !== "600") problems.push(`the private key file has mode ${o.privateKeyMode ?? "?"}, not 600`);
+    return problems;
+}
+
+function listNames(names: readonly string[]): string {
+    return names.length <= 10 ? names.join(", ") : `${names.slice(0, 10).join(", ")} and ${names.length - 10} more`;
+}
+
+export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatusReport {
+    const base = {
         node: expect.node,
         systemId: expect.systemId,
-        reachable: false,
-        error,
-        monitorRunning: false,
-        ikeDaemonRunning: false,
-        tunnels: [],
-        ike: { up: 0, connecting: 0, childSasInstalled: 0 },
-        expectedTunnels: expect.enabled ? expect.peers.length : 0,
-        configured: 0,
-        established: 0,
-        missingPeers: expect.enabled ? expect.peers.map((p) => p.name) : [],
-        ready: false,
+        observedAt: o.observedAt,
+        reachable: o.reachable,
+        error: o.error,
+        monitorRunning: o.monitorRunning,
+        ikeDaemonRunning: o.ikeDaemonRunning,
+        xfrmPolicies: o.xfrmPolicies,
+        truncated: o.tunnelsShow.truncated,
+    };
+    const guardWanted = expect.failClosed && expect.enabled;
+    const guardInstalled = o.guard.jumps >= 1 && o.guard.chain;
+    const expectedTunnels = expect.enabled ? expect.peers.length : 0;
+    if (!o.reachable) {
+        return {
+            ...base,
+            health: "unknown",
+            problems: [`the node cannot be read: ${o.error ?? "unknown error"}`],
+            impact: `it is unknown whether Geneve traffic between ${expect.node} and its ${expect.peers.length} peer(s) is protected`,
+            action: "check the node's ovs-ovn pod (kubectl -n kube-system get pods -l app=ovs -o wide) and run `pulumi up` again",
+            configIntact: false,
+            guard: { wanted: guardWanted, installed: false, drops: 0 },
+            tunnels: [],
+            otherTunnels: 0,
+            ike: { up: 0, connecting: 0, childSasInstalled: 0 },
+            expectedTunnels,
+            configured: 0,
+            established: 0,
+            missingPeers: expect.enabled ? expect.peers.map((p) => p.name) : [],
+            ready: false,
+        };
+    }
+
+    const all = parsedTunnels(o);
+    const ike = parsedIke(o);
+    const peerBySystemId = new Map(expect.peers.map((p) => [p.systemId, p.name]));
+    const reports: PeerTunnelReport[] = [];
+    let otherTunnels = 0;
+    for (const t of all ?? []) {
+        const peerNode = t.remoteName === null ? undefined : peerBySystemId.get(t.remoteName);
+        if (peerNode === undefined) {
+            otherTunnels++;
+            continue;
+        }
+        const ikeEstablished = ike.ikeSas.some((sa) => sa.state === "ESTABLISHED" && sa.remoteId === t.remoteName && (t.remoteIp === null || sa.remoteIp === t.remoteIp));
+        const inbound = connectionsOf(t, ike, "in");
+        const outbound = connectionsOf(t, ike, "out");
+        reports.push({ ...t, peerNode, ikeEstablished, childSasInstalled: inbound + outbound, established: t.state === "CONFIGURED" && ikeEstablished && inbound > 0 && outbound > 0 });
+    }
+
+    // A tunnel protects a peer only when it is ours (our name on this end), CONFIGURED, and the
+    // kernel has its policies.
+    const ours = (t: PeerTunnelReport) => t.state === "CONFIGURED" && t.localName === expect.systemId;
+    const configuredPeers = new Set(reports.filter(ours).map((t) => t.peerNode));
+    const protectedPeers = new Set(reports.filter((t) => ours(t) && t.policies > 0).map((t) => t.peerNode));
+    const establishedPeers = new Set(reports.filter((t) => ours(t) && t.established).map((t) => t.peerNode));
+    const config = configProblems(o);
+    const problems: string[] = [];
+    if (!o.monitorRunning) problems.push("ovs-monitor-ipsec is not running");
+    if (!o.ikeDaemonRunning) problems.push("the IKE daemon (strongSwan charon) is not running");
+    problems.push(...config);
+
+    const missingPeers = expect.enabled ? expect.peers.filter((p) => !protectedPeers.has(p.name)).map((p) => p.name) : [];
+    if (expect.enabled) {
+        if (all === null && o.monitorRunning) problems.push("ovs-monitor-ipsec did not answer tunnels/show");
+        const unconfigured = expect.peers.filter((p) => !configuredPeers.has(p.name)).map((p) => p.name);
+        const noPolicy = expect.peers.filter((p) => configuredPeers.has(p.name) && !protectedPeers.has(p.name)).map((p) => p.name);
+        if (unconfigured.length > 0 && o.monitorRunning) problems.push(`no CONFIGURED IPsec tunnel to ${listNames(unconfigured)}`);
+        if (noPolicy.length > 0) problems.push(`no kernel IPsec policy for the tunnel(s) to ${listNames(noPolicy)}`);
+        if (guardWanted && !guardInstalled) problems.push("the fail-closed guard is not installed");
+    }
+
+    const health: NodeHealth = !expect.enabled ? "disabled" : problems.length === 0 ? "protected" : "notProtected";
+    let impact: string | null = null;
+    let action: string | null = null;
+    if (health === "notProtected") {
+        const k = o.monitorRunning && o.ikeDaemonRunning ? missingPeers.length : expect.peers.length;
+        let how: string;
+        if (guardInstalled) how = "the fail-closed guard drops it instead of sending it in plain text";
+        else if (!o.monitorRunning && (o.xfrmPolicies ?? 0) > 0) how = `the kernel still holds ${o.xfrmPolicies} IPsec policies left by the stopped daemons: traffic uses their SAs until those expire, then it is dropped, or sent in plain text once the policies are gone`;
+        else how = "it is sent in plain text";
+        impact = `Geneve traffic between ${expect.node} and ${k === expect.peers.length ? "its" : `${k} of its`} ${expect.peers.length} peer(s) is not protected: ${how}`;
+        action = "run `pulumi up`: it repairs this node (files, OVSDB keys, daemons, guard) and touches no healthy node";
+    } else if (health === "disabled") {
+        impact = "IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted";
+        // Certificates and daemons are kept while disabled, so that enabling again is quick.
+        action = problems.length > 0 ? "run `pulumi up`: it restores what is missing, so that enabling IPsec again is quick" : null;
+    }
+
+    let ready: boolean;
+    if (!expect.enabled) ready = o.tunnelsShow.ok && (all ?? []).length === 0;
+    else if (expect.waitFor === "established") ready = health === "protected" && establishedPeers.size === expect.peers.length;
+    else ready = health === "protected";
+
+    return {
+        ...base,
+        health,
+        problems,
+        impact,
+        action,
+        configIntact: config.length === 0,
+        guard: { wanted: guardWanted, installed: guardInstalled, drops: o.guard.drops },
+        tunnels: reports,
+        otherTunnels,
+        ike: { up: ike.ikeUp, connecting: ike.ikeConnecting, childSasInstalled: ike.childSas.filter((c) => c.state === "INSTALLED").length },
+        expectedTunnels,
+        configured: expect.enabled ? configuredPeers.size : 0,
+        established: expect.enabled ? establishedPeers.size : 0,
+        missingPeers,
+        ready,
     };
 }
 
 export function summarize(reports: NodeStatusReport[], enabled: boolean, waitFor: WaitFor): StatusSummary {
     const sum = (f: (r: NodeStatusReport) => number) => reports.reduce((n, r) => n + f(r), 0);
+    const latest = reports.reduce((t, r) => (r.observedAt > t ? r.observedAt : t), "");
     return {
         enabled,
         waitFor,
+        observedAt: latest,
         nodes: reports.length,
+        protectedNodes: reports.filter((r) => r.health === "protected").length,
+        notProtectedNodes: reports.filter((r) => r.health === "notProtected").length,
+        unknownNodes: reports.filter((r) => r.health === "unknown").length,
         reachableNodes: reports.filter((r) => r.reachable).length,
         tunnelsExpected: sum((r) => r.expectedTunnels),
         configured: sum((r) => r.configured),
@@ -170,16 +283,17 @@ export function summarize(reports: NodeStatusReport[], enabled: boolean, waitFor
     };
 }
 
-/** One line per node: what it reached. Used in timeout errors. */
+/** One line per node: what it reached, what is missing, what it means. Used in errors. */
 export function describeNode(r: NodeStatusReport): string {
-    if (!r.reachable) return `${r.node}: unreachable: ${r.error ?? "unknown error"}`;
+    if (!r.reachable) return `${r.node}: unknown: ${r.error ?? "unknown error"}`;
     const parts = [
         `${r.node}:`,
-        r.expectedTunnels > 0 ? `${r.configured}/${r.expectedTunnels} tunnels CONFIGURED, ${r.established}/${r.expectedTunnels} established` : `${r.tunnels.length} IPsec tunnels listed`,
+        r.expectedTunnels > 0 ? `${r.configured}/${r.expectedTunnels} tunnels CONFIGURED, ${r.established}/${r.expectedTunnels} established` : `${r.tunnels.length + r.otherTunnels} IPsec tunnels listed`,
         `(ovs-monitor-ipsec ${r.monitorRunning ? "running" : "NOT running"}, IKE daemon ${r.ikeDaemonRunning ? "running" : "NOT running"}, IKE SAs up ${r.ike.up}, CHILD SAs installed ${r.ike.childSasInstalled})`,
     ];
-    if (r.missingPeers.length > 0) parts.push(`missing: ${r.missingPeers.slice(0, 10).join(", ")}${r.missingPeers.length > 10 ? ", ..." : ""}`);
+    if (r.problems.length > 0) parts.push(`missing: ${r.problems.join("; ")}`);
     const bad = r.tunnels.filter((t) => t.state !== "CONFIGURED");
     if (bad.length > 0) parts.push(`not configured: ${bad.slice(0, 5).map((t) => `${t.interface} ${t.state}${t.stateDetail ? ` (${t.stateDetail})` : ""}`).join("; ")}`);
+    if (r.impact) parts.push(`=> ${r.impact}`);
     return parts.join(" ");
 }

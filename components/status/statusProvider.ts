@@ -1,71 +1,57 @@
 /**
- * Dynamic provider of the status resource: on create/update it waits (per `waitFor`) for every
- * node and records per-node, per-peer status as outputs; `pulumi refresh` re-reads it without
- * waiting. On timeout it fails with what each node reached (the last recorded status stays).
+ * Dynamic provider of the status resource. Its outputs are observations: it reads the nodes on
+ * EVERY `up` (its diff always reports a change), waiting per `waitFor` (up to timeoutSeconds)
+ * for nodes that were just changed, and on `pulumi refresh`. It never fails because a node is
+ * not ready: it records what it saw, and the readiness gate after it fails the run, so that
+ * the state (and the stack outputs) hold this observation, never an earlier one.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { CollectRequest, collectStatus } from "./collectStatus";
 import { NodeStatusReport, StatusSummary, describeNode, summarize } from "./nodeStatus";
 
-export interface IpsecStatusInputs extends Omit<CollectRequest, "deadline"> {
+export interface IpsecStatusInputs extends Omit<CollectRequest, "deadline" | "reuse"> {
     timeoutSeconds: number;
-    /** Changes whenever a node or the switch changed: the status is then read again. */
-    generation: string;
 }
 
 export interface IpsecStatusOutputs extends IpsecStatusInputs {
     reports: NodeStatusReport[];
     summary: StatusSummary;
+    /** One line per node that is not ready (what it reached, what is missing, what it means). */
+    unready: string[];
     observedAt: string;
 }
 
 const STATUS_ID = "status";
 
-async function observe(inputs: IpsecStatusInputs, wait: boolean): Promise<IpsecStatusOutputs> {
-    const waitFor = wait ? inputs.waitFor : "none";
+async function observe(inputs: IpsecStatusInputs, wait: boolean, reuse: boolean): Promise<IpsecStatusOutputs> {
     const reports = await collectStatus({
         access: inputs.access,
         exec: inputs.exec,
         parallelism: inputs.parallelism,
         nodes: inputs.nodes,
         enabled: inputs.enabled,
-        waitFor,
+        failClosed: inputs.failClosed,
+        waitFor: wait ? inputs.waitFor : "none",
         deadline: Date.now() + inputs.timeoutSeconds * 1000,
+        reuse,
     });
-    return { ...inputs, reports, summary: summarize(reports, inputs.enabled, inputs.waitFor), observedAt: new Date().toISOString() };
-}
-
-/** Waits; if the condition is not met, fails with a per-node account (and keeps the status). */
-async function observeAndWait(inputs: IpsecStatusInputs): Promise<IpsecStatusOutputs> {
-    const outs = await observe(inputs, true);
-    if (inputs.waitFor === "none" || outs.summary.ready) return outs;
-    const target = inputs.enabled ? `"${inputs.waitFor}"` : `"disabled" (no IPsec tunnel left)`;
-    const lines = outs.reports.filter((r) => !r.ready).map(describeNode);
-    const message =
-        `IPsec status did not reach ${target} on ${lines.length} of ${outs.reports.length} node(s) within ${inputs.timeoutSeconds}s:\n  ` +
-        lines.join("\n  ") +
-        (inputs.waitFor === "established"
-            ? "\n  what to do: check that UDP 500/4500 pass between nodes and the kernel supports ESP; or use waitFor: configured"
-            : "\n  what to do: check the nodes above (kubectl exec ... ovs-appctl -t ovs-monitor-ipsec tunnels/show), then run again");
-    // A plain error on purpose. An "initialization failure" (error with id + properties) would
-    // let the engine record the status anyway, but the host sends those properties in one
-    // HTTP/2 header (limit ~64 KB) and would drop the connection for a large cluster's status.
-    throw new Error(message);
+    const summary = summarize(reports, inputs.enabled, inputs.waitFor);
+    return { ...inputs, reports, summary, unready: reports.filter((r) => !r.ready).map(describeNode), observedAt: summary.observedAt || new Date().toISOString() };
 }
 
 export const ipsecStatusProvider: pulumi.dynamic.ResourceProvider = {
-    async diff(_id: string, olds: IpsecStatusOutputs, news: IpsecStatusInputs) {
-        const keys: Array<keyof IpsecStatusInputs> = ["access", "exec", "parallelism", "nodes", "enabled", "waitFor", "timeoutSeconds", "generation"];
-        return { changes: keys.some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k])) };
+    // Always: what the nodes do is not a function of the inputs.
+    async diff() {
+        return { changes: true };
     },
     async create(inputs: IpsecStatusInputs) {
-        return { id: STATUS_ID, outs: await observeAndWait(inputs) };
+        return { id: STATUS_ID, outs: await observe(inputs, true, true) };
     },
     async update(_id: string, _olds: IpsecStatusOutputs, news: IpsecStatusInputs) {
-        return { outs: await observeAndWait(news) };
+        return { outs: await observe(news, true, true) };
     },
     async read(id: string, props: IpsecStatusOutputs) {
-        return { id, props: await observe(props, false) };
+        return { id, props: await observe(props, false, false) };
     },
     // Status is only observed: nothing to undo.
     async delete() {},

@@ -1,3 +1,5 @@
+import type { ScriptLimits } from "./scriptKit";
+
 /**
  * How commands reach the pods, after validation and defaults: plain JSON, because it travels
  * into the dynamic providers' inputs and state.
@@ -13,6 +15,8 @@ export interface ResolvedKubectlAccess {
     ovsContainer: string;
     centralPodSelector: string;
     centralContainer: string;
+    /** The version the user says the cluster runs; used when the image tag cannot tell. */
+    kubeOvnVersion: string | null;
 }
 
 export interface ResolvedCommandAccess {
@@ -34,16 +38,16 @@ export interface ExecPolicy {
 }
 
 /**
- * ovs-vsctl / ovs-appctl / ovn-nbctl inside a script give up well before the exec itself is
- * killed, so a hung OVSDB is reported by the script (naming the step), not as a bare timeout.
+ * A script's own budget: it ends (and releases the node lock) before the exec is killed, so a
+ * retry never overlaps with the attempt it replaces. `extraSeconds` is time the script is
+ * allowed on purpose (a status wait); the exec timeout of that call grows by the same amount.
  */
-export function ovsdbTimeoutFor(exec: ExecPolicy): number {
-    return Math.max(1, Math.min(10, Math.floor(exec.timeoutSeconds / 3)));
-}
-
-/** One `service ... start|stop` inside a script: bounded below the exec timeout. */
-export function serviceTimeoutFor(exec: ExecPolicy): number {
-    return Math.max(3, exec.timeoutSeconds - 5);
+export function scriptLimits(exec: ExecPolicy, extraSeconds = 0): ScriptLimits {
+    const margin = Math.max(2, Math.ceil(exec.timeoutSeconds / 10));
+    const own = Math.max(1, exec.timeoutSeconds - margin);
+    // One OVSDB call never takes more than a third of the script: a hung database is reported
+    // by the script, naming the step, not as a bare kill of the whole exec.
+    return { budgetSeconds: own + Math.max(0, Math.floor(extraSeconds)), ovsdbTimeoutSeconds: Math.max(1, Math.min(10, Math.floor(own / 3))) };
 }
 
 export const DEFAULT_NAMESPACE = "kube-system";

@@ -8,6 +8,8 @@ import execa from "execa";
 import { randomBytes } from "crypto";
 import { redact } from "../util/redact";
 import { ExecPolicy, ResolvedAccess, TARGET_PLACEHOLDER } from "./access";
+import { EXIT_COMMAND_FAILED, EXIT_PERMANENT, EXIT_TRANSIENT } from "./exitCodes";
+import { classifyFailure } from "./failureCause";
 import { RemoteError, remoteError } from "./remoteError";
 
 /** Where a remote script runs: a pod found through the API, or a command-access target. */
@@ -32,11 +34,15 @@ export interface RemoteResult {
     attempts: number;
 }
 
-/** Exit codes our scripts use on purpose; anything else is the transport's or unexpected. */
-export const EXIT_PERMANENT = 3;
-export const EXIT_TRANSIENT = 75; // EX_TEMPFAIL
+export { EXIT_COMMAND_FAILED, EXIT_PERMANENT, EXIT_TRANSIENT } from "./exitCodes";
 /** Scripts say which step failed on stderr: `kube-ovn-ipsec: step=<name>: <message>`. */
-const STEP_LINE = /^kube-ovn-ipsec: step=([a-z0-9-]{1,40}): (.{0,500})$/m;
+const STEP_LINE = /^kube-ovn-ipsec: step=([a-z0-9-]{1,40}): (.{0,700})$/m;
+/**
+ * Bound on what we read of one command's stdout/stderr. Our scripts cap what they print far
+ * below it (MAX_SECTION_BYTES per section); past it the output is cut and the call fails,
+ * saying so, instead of growing the process without limit.
+ */
+export const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 const END_MARKER = "kube-ovn-ipsec: done";
 
 export function kubectlBaseArgs(access: ResolvedAccess & { kind: "kubectl" }, timeoutSeconds: number): string[] {
@@ -90,6 +96,8 @@ function delay(ms: number): Promise<void> {
 
 interface Attempt {
     ok: boolean;
+    /** stdout or stderr went past MAX_OUTPUT_BYTES: the command was stopped and its output cut. */
+    overflow: boolean;
     stdout: string;
     stderr: string;
     exitCode: number | null;
@@ -105,16 +113,19 @@ async function runOnce(file: string, args: string[], input: string | undefined, 
         timeout: timeoutSeconds * 1000,
         killSignal: "SIGKILL",
         stripFinalNewline: false,
-        maxBuffer: 64 * 1024 * 1024,
+        maxBuffer: MAX_OUTPUT_BYTES,
         env: { LC_ALL: "C" },
     });
+    // execa 5 reports an overflow only in its message (and kills the child).
+    const overflow = result.failed && /maxBuffer/.test(String((result as unknown as { message?: string }).message ?? ""));
     // execa reports a missing binary through `failed` with no exit code; keep only its code
     // (its message repeats the whole argv, which we never show).
-    const spawnError = result.exitCode === undefined || result.exitCode === null
+    const spawnError = !overflow && (result.exitCode === undefined || result.exitCode === null)
         ? ((result as unknown as { code?: string }).code ?? (result.signal ? `killed by ${result.signal}` : "could not start"))
         : null;
     return {
         ok: !result.failed && result.exitCode === 0,
+        overflow,
         stdout: result.stdout ?? "",
         stderr: result.stderr ?? "",
         exitCode: result.exitCode ?? null,
@@ -143,7 +154,11 @@ export async function runRemote(access: ResolvedAccess, endpoint: Endpoint, job:
         let transient = true;
         let detail: string;
         let hint: string | undefined;
-        if (r.spawnError && !r.timedOut) {
+        if (r.overflow) {
+            detail = `the command printed more than ${MAX_OUTPUT_BYTES / (1024 * 1024)} MiB and was stopped`;
+            transient = false;
+            hint = "a tool in the pod printed far more than expected: look at the pod's output of this step by hand";
+        } else if (r.spawnError && !r.timedOut) {
             detail = `could not run ${file}: ${r.spawnError}`;
             transient = false;
             hint = access.kind === "kubectl" ? "install kubectl or set access.kubectl" : "check access.prefix: its first element must be an installed program";
@@ -155,6 +170,14 @@ export async function runRemote(access: ResolvedAccess, endpoint: Endpoint, job:
             transient = false;
         } else if (r.exitCode === EXIT_TRANSIENT) {
             detail = said ? said[2] : "a transient failure on the node";
+        } else if (r.exitCode === EXIT_COMMAND_FAILED && said) {
+            // A command in the script failed; its own text names the cause (or does not).
+            const cause = classifyFailure(said[2]);
+            detail = said[2];
+            transient = cause ? !cause.permanent : true;
+            hint = cause
+                ? `${cause.cause}${cause.permanent ? " (not retried: retrying cannot fix it)" : ""}: ${cause.hint}`
+                : "the error above is not one kube-ovn-ipsec recognises; it was retried; check the pod";
         } else if (r.ok) {
             detail = "the output ended before the script finished (connection cut?)";
         } else {

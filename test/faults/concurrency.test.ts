@@ -1,13 +1,15 @@
 /**
  * Concurrency and idempotency on the lab: `parallelism` bounds the commands running at once,
- * and a run with no change executes nothing on any node and reports no diff (with refresh,
- * only read-only commands run).
+ * and a run with no change reads each node exactly once (it observes before it decides),
+ * changes nothing and reports no change but the re-observed status (with refresh, only
+ * read-only commands run).
  */
 import { stackProgram } from "../../stacks/program";
 import { Harness } from "../harness/engine";
 import { ExecProxy } from "../support/execProxy";
-import { LabStatus, freshLab, labAccess, labOk } from "../support/lab";
-import { configFor } from "../support/node";
+import { purposeOf } from "../../components/transport/scriptKit";
+import { LabNode, LabStatus, freshLab, labAccess, labOk, podOk } from "../support/lab";
+import { configFor, otherConfig, servicePids } from "../support/node";
 
 jest.setTimeout(240_000);
 
@@ -16,6 +18,8 @@ let lab: LabStatus;
 const proxy = new ExecProxy();
 const config = (parallelism: number) => configFor(lab, { access: proxy.wrap(labAccess(lab)), parallelism });
 const onNodes = () => (r: { target: string }) => r.target !== lab.central.target;
+/** What a node's IPsec configuration is, read independently of the product (pids, files, OVSDB). */
+const nodeFingerprint = (n: LabNode) => JSON.stringify([otherConfig(lab, n.name), servicePids(lab, n.name), podOk(lab, n.target, "sha256sum /etc/ipsec.d/*/kube-ovn-ipsec-* /etc/ipsec.d/kube-ovn-ipsec-* 2>/dev/null | sort")]);
 
 beforeAll(() => {
     lab = freshLab(3);
@@ -51,28 +55,33 @@ describe("idempotency", () => {
         await h.close();
     });
 
-    it("a second run with no change executes nothing on any node and reports no diff", async () => {
+    it("a second run with no change reads each node once, changes nothing, and only the status is re-observed", async () => {
         proxy.clear();
         const again = await h.up(program, { config: config(10) });
-        expect(proxy.records()).toEqual([]);
+        const records = proxy.records();
+        // Exactly one read-only command per node, and one read of nb_global on the central.
+        for (const n of lab.nodes) expect(records.filter((r) => r.target === n.target).map((r) => purposeOf(r.argv))).toEqual([{ name: "observe", readOnly: true }]);
+        expect(records.filter((r) => r.target === lab.central.target).map((r) => purposeOf(r.argv))).toEqual([{ name: "read-nb-global", readOnly: true }]);
         const dynamic = again.steps.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic"));
-        expect(dynamic.length).toBe(lab.nodes.length + 3);
-        expect(dynamic.filter((s) => s.op !== "same")).toEqual([]);
-        expect(again.journal.filter((j) => ["create", "update", "delete"].includes(j.op) && !j.emulated)).toEqual([]);
+        expect(dynamic.length).toBe(lab.nodes.length + 4);
+        // The status is an observation: updated on every run; everything else stays.
+        expect(dynamic.filter((s) => s.op !== "same").map((s) => `${s.name}:${s.op}`)).toEqual(["kube-ovn-ipsec-status:update"]);
+        expect(again.journal.filter((j) => ["create", "update", "delete"].includes(j.op) && !j.emulated).map((j) => j.name)).toEqual(["kube-ovn-ipsec-status"]);
     });
 
     it("with refresh, only read-only commands run, and still nothing differs", async () => {
+        const fingerprints = lab.nodes.map(nodeFingerprint);
         proxy.clear();
         await h.refresh();
         const reads = proxy.records();
-        // One read per node (its configuration) and one per node (status), one on the central (switch).
-        expect(reads.filter(onNodes())).toHaveLength(2 * lab.nodes.length);
-        expect(reads.filter((r) => r.target === lab.central.target)).toHaveLength(1);
-        // Read-only: no script that writes, sets or starts anything.
-        for (const r of reads) expect(r.argv).not.toMatch(/vsctl set |vsctl remove |nbctl [^\n]*\bset |run_service "\$ST"|awk -v ca=|mv -f /);
+        // One read per node (the status reads them), one on the central (the switch).
+        expect(reads.filter(onNodes()).map((r) => purposeOf(r.argv))).toEqual(lab.nodes.map(() => ({ name: "observe", readOnly: true })));
+        expect(reads.filter((r) => r.target === lab.central.target).map((r) => purposeOf(r.argv))).toEqual([{ name: "read-nb-global", readOnly: true }]);
+        // Read-only by what the nodes show, not by the scripts' labels: nothing on them changed.
+        expect(lab.nodes.map(nodeFingerprint)).toEqual(fingerprints);
         proxy.clear();
         const after = await h.up(program, { config: config(10) });
-        expect(after.steps.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic") && s.op !== "same")).toEqual([]);
-        expect(proxy.records()).toEqual([]);
+        expect(after.steps.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic") && s.op !== "same").map((s) => s.name)).toEqual(["kube-ovn-ipsec-status"]);
+        expect(proxy.records().every((r) => purposeOf(r.argv)?.readOnly === true)).toBe(true);
     });
 });

@@ -362,8 +362,10 @@ describe("the product's component for 2 nodes without a lab", () => {
                 nodes,
                 access: {
                     kind: "command",
-                    prefix: ["/nonexistent/kube-ovn-ipsec-transport", "{target}"],
+                    // An installed program that fails: every command through this transport fails.
+                    prefix: ["false", "{target}"],
                     targets: { central: "central-0", nodes: { "node-a": "pod-a", "node-b": "pod-b" } },
+                    kubeOvnVersion: "v1.12.35",
                 },
                 retries: 0,
                 waitFor: "none",
@@ -372,7 +374,7 @@ describe("the product's component for 2 nodes without a lab", () => {
         expect(error.failures).toHaveLength(1);
         expect(error.failures[0]).toMatchObject({ name: "kube-ovn-ipsec-preflight", type: "pulumi-nodejs:dynamic/kube-ovn-ipsec:Preflight", op: "create" });
         expect(error.failures[0].message).toContain("[ovn-central]");
-        expect(error.failures[0].message).toContain("/nonexistent/kube-ovn-ipsec-transport");
+        expect(error.failures[0].message).toContain("the command failed with exit 1");
         // Everything after the Preflight depends on it: never registered.
         expect(error.result.journal.filter((j) => !j.emulated && j.name !== "default").map((j) => `${j.op}:${j.name}`)).toEqual([
             "check:kube-ovn-ipsec-preflight",

@@ -18,6 +18,7 @@ const NO_TUNNELS = "No tunnels configured with IPsec";
 let lab: LabStatus;
 let h: Harness;
 let last: UpResult;
+let upStarted = 0;
 
 const nodeNames = () => lab.nodes.map((n) => n.name);
 const peersOf = (n: LabNode) => lab.nodes.filter((p) => p.name !== n.name);
@@ -41,6 +42,7 @@ afterAll(async () => {
 
 describe("1. enable", () => {
     it("installs the Secrets' content on every node and configures every tunnel", async () => {
+        upStarted = Date.now();
         last = await h.up(program, { config: configFor(lab) });
         const summary = last.outputs.summary as { ready: boolean; tunnelsExpected: number; configured: number };
         expect(summary).toMatchObject({ ready: true, tunnelsExpected: 6, configured: 6 });
@@ -76,9 +78,11 @@ describe("1. enable", () => {
             expect(reported?.tunnels.map((t) => t.interface).sort()).toEqual(shown.map((t) => t.interface).sort());
             expect(reported?.tunnels.map((t) => t.peerNode).sort()).toEqual(peersOf(node).map((p) => p.name).sort());
         }
-        const nodes = last.outputs.nodes as Array<{ name: string; certificateSerial: string; live: { configured: boolean; filesIntact: boolean; privateKeyMode: string } }>;
+        const nodes = last.outputs.nodes as Array<{ name: string; certificateSerial: string; live: { observedAt: string } }>;
         for (const n of nodes) {
-            expect(n.live).toMatchObject({ configured: true, filesIntact: true, privateKeyMode: "600" });
+            expect(n.live).toMatchObject({ health: "protected", configIntact: true, monitorRunning: true, ikeDaemonRunning: true, problems: [] });
+            // Observed in that run, not carried from an earlier one.
+            expect(Date.parse(n.live.observedAt)).toBeGreaterThanOrEqual(upStarted);
             expect(n.certificateSerial).toBe(new X509Certificate(secretOf(n.name).data["tls.crt"]).serialNumber);
         }
     });
@@ -248,11 +252,15 @@ describe("7. waitFor=established cannot be met without ESP", () => {
         const error = (await h.up(program, { config: configFor(lab, { waitFor: "established", timeoutSeconds: 6 }) }).catch((e: unknown) => e)) as HarnessError;
         expect(Date.now() - started).toBeLessThan(40_000);
         expect(error).toBeInstanceOf(HarnessError);
-        const failure = error.failures.find((f) => f.name === "kube-ovn-ipsec-status");
+        const failure = error.failures.find((f) => f.name === "kube-ovn-ipsec-readiness");
         expect(failure?.message).toContain(`IPsec status did not reach "established" on 3 of 3 node(s) within 6s`);
         for (const node of lab.nodes) expect(failure?.message).toMatch(new RegExp(`${node.name}: 2/2 tunnels CONFIGURED, 0/2 established`));
-        // Only the status step failed: the nodes and the switch are as they were.
-        expect(error.failures.map((f) => f.name)).toEqual(["kube-ovn-ipsec-status"]);
+        // Only the readiness gate failed: the nodes and the switch are as they were, and the
+        // status resource holds what this run observed (not an earlier run's observation).
+        expect(error.failures.map((f) => f.name)).toEqual(["kube-ovn-ipsec-readiness"]);
+        const recorded = h.outputsOf("kube-ovn-ipsec-status") as { summary: { ready: boolean; observedAt: string; established: number } };
+        expect(recorded.summary).toMatchObject({ ready: false, established: 0 });
+        expect(Date.parse(recorded.summary.observedAt)).toBeGreaterThanOrEqual(started);
         expect(nbIpsec(lab)).toBe("true");
         const ok = await h.up(program, { config: configFor(lab) });
         expect(ok.outputs.summary).toMatchObject({ ready: true, configured: 6 });

@@ -9,6 +9,8 @@ import type { CommandAccess, NodeSpec } from "../../components";
 import type { StackConfig } from "../../stacks/program";
 
 export const REPO = path.resolve(__dirname, "../..");
+/** The Kube-OVN release the lab stands in for (stacks/Pulumi.lab.yaml says the same). */
+export const LAB_KUBE_OVN_VERSION = "v1.12.35";
 const LAB = path.join(REPO, "lab", "lab.sh");
 
 export interface LabNode {
@@ -84,6 +86,8 @@ export function labAccess(status: LabStatus, nodes: readonly LabNode[] = status.
         kind: "command",
         prefix: status.prefix,
         targets: { central: status.central.target, nodes: Object.fromEntries(nodes.map((n) => [n.name, n.target])) },
+        // The lab plays a Kube-OVN v1.12 cluster (the last release line this tool applies to).
+        kubeOvnVersion: LAB_KUBE_OVN_VERSION,
     };
 }
 

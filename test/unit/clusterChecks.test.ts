@@ -38,6 +38,7 @@ async function check(cluster: FakeCluster, over: Partial<ResolvedKubectlAccess> 
         ovsPodSelector: "app=ovs",
         ovsContainer: "openvswitch",
         centralPodSelector: "ovn-nb-leader=true",
+        kubeOvnVersion: null,
         centralContainer: "ovn-central",
         ...over,
     };

@@ -176,9 +176,9 @@ describe("options", () => {
     it("with command access, a node step carries only its own target", async () => {
         const nodes = nodesOf(3);
         const targets = Object.fromEntries(nodes.map((x, i) => [x.name, `pod-${i}`]));
-        const regs = await build({ nodes, access: { kind: "command", prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: targets }, scriptVia: "stdin" } });
+        const regs = await build({ nodes, access: { kind: "command", prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: targets }, scriptVia: "stdin", kubeOvnVersion: "v1.12.35" } });
         for (const [i, node] of nodes.entries()) {
-            expect((byName(regs, `ipsec-${node.name}`).inputs.transport as { access: unknown }).access).toEqual({ kind: "command", prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: { [node.name]: `pod-${i}` } }, scriptVia: "stdin", kubeOvnVersion: null });
+            expect((byName(regs, `ipsec-${node.name}`).inputs.transport as { access: unknown }).access).toEqual({ kind: "command", prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: { [node.name]: `pod-${i}` } }, scriptVia: "stdin", kubeOvnVersion: "v1.12.35" });
         }
         expect((byName(regs, "ipsec-switch").inputs.access as { targets: unknown }).targets).toEqual({ central: "central-host", nodes: {} });
         expect((byName(regs, "ipsec-status").inputs.access as { targets: unknown }).targets).toEqual({ central: "central-host", nodes: targets });

@@ -4,7 +4,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Expectation, RawNodeStatus, describeNode, evaluateNode, summarize } from "../../components/status/nodeStatus";
+import type { NodeObservation } from "../../components/observe/nodeObservation";
+import { Expectation, describeNode, evaluateNode, summarize } from "../../components/status/nodeStatus";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "..", "fixtures", name), "utf8");
 
@@ -14,20 +15,38 @@ const peers = [
     { name: "kube-ovn-worker", systemId: "8ecc6bc4-06d7-4bd8-a6f3-035eb4c29d4c" },
     { name: "kube-ovn-worker2", systemId: "8525d8a7-2f58-43a0-a3b4-43ae0287724e" },
 ];
-const expect1 = (over: Partial<Expectation> = {}): Expectation => ({ node: "kube-ovn-control-plane", systemId: N1, peers, enabled: true, waitFor: "configured", ...over });
-const raw = (over: Partial<RawNodeStatus>): RawNodeStatus => ({
-    tunnelsShow: fixture("tunnels-show-3node-configured-n1.txt"),
-    tunnelsShowOk: true,
-    ipsecStatus: fixture("ipsec-status-routed-only.txt"),
-    ipsecStatusOk: true,
+const expect1 = (over: Partial<Expectation> = {}): Expectation => ({ node: "kube-ovn-control-plane", systemId: N1, peers, enabled: true, waitFor: "configured", failClosed: false, ...over });
+const ours = { certificate: `/etc/ipsec.d/certs/kube-ovn-ipsec-${N1}-0123456789abcdef.pem`, private_key: `/etc/ipsec.d/private/kube-ovn-ipsec-${N1}-0123456789abcdef.pem`, ca_cert: "/etc/ipsec.d/cacerts/kube-ovn-ipsec-ca-fedcba9876543210.pem" };
+/** A healthy node as the observe script reports it (real tunnels/show and ipsec status captures). */
+const observed = (over: Partial<NodeObservation> = {}, tunnels = fixture("tunnels-show-3node-configured-n1.txt"), ike = fixture("ipsec-status-routed-only.txt")): NodeObservation => ({
+    node: "kube-ovn-control-plane",
+    observedAt: "2026-12-01T10:00:00.000Z",
+    reachable: true,
+    error: null,
+    systemId: N1,
+    encapIp: "10.99.0.11",
+    otherConfig: { ...ours },
+    manifest: { ...ours },
+    files: { certificate: "ok", private_key: "ok", ca_cert: "ok" },
+    privateKeyMode: "600",
+    ourFiles: 3,
+    beforeRecorded: true,
+    startedByUs: { monitor: true, ike: true },
     monitorRunning: true,
     ikeDaemonRunning: true,
+    xfrmPolicies: 8,
+    guard: { tool: true, jumps: 0, chain: false, addresses: [], wanted: ["10.99.0.12", "10.99.0.13"], drops: 0 },
+    tunnelsShow: { ok: true, text: tunnels, truncated: false },
+    ipsecStatus: { ok: true, text: ike, truncated: false },
     ...over,
 });
+/** What a pod restart leaves: daemons dead, /etc/ipsec.d back to the image, OVSDB keys kept. */
+const afterRestart = (): NodeObservation =>
+    observed({ manifest: null, ourFiles: 0, files: { certificate: "unknown", private_key: "unknown", ca_cert: "unknown" }, privateKeyMode: null, startedByUs: { monitor: false, ike: false }, monitorRunning: false, ikeDaemonRunning: false, tunnelsShow: { ok: false, text: "", truncated: false }, ipsecStatus: { ok: false, text: "", truncated: false } });
 
 describe("evaluateNode", () => {
     it("a CONFIGURED tunnel to every peer, no IKE yet: configured and ready, nothing established", () => {
-        const r = evaluateNode(expect1(), raw({}));
+        const r = evaluateNode(expect1(), observed());
         expect(r.expectedTunnels).toBe(2);
         expect(r.configured).toBe(2);
         expect(r.established).toBe(0);
@@ -38,11 +57,11 @@ describe("evaluateNode", () => {
     });
 
     it("waitFor=established is not met while no CHILD SA is installed", () => {
-        expect(evaluateNode(expect1({ waitFor: "established" }), raw({})).ready).toBe(false);
+        expect(evaluateNode(expect1({ waitFor: "established" }), observed()).ready).toBe(false);
     });
 
     it("an ESTABLISHED IKE SA alone (the most this kernel allows) is not 'established'", () => {
-        const r = evaluateNode(expect1({ waitFor: "established" }), raw({ ipsecStatus: fixture("ipsec-status-ike-established-initiator.txt") }));
+        const r = evaluateNode(expect1({ waitFor: "established" }), observed({}, undefined, fixture("ipsec-status-ike-established-initiator.txt")));
         const toWorker = r.tunnels.find((t) => t.peerNode === "kube-ovn-worker");
         expect(toWorker?.ikeEstablished).toBe(true);
         expect(toWorker?.established).toBe(false);
@@ -53,7 +72,7 @@ describe("evaluateNode", () => {
     it("IKE SA plus INSTALLED CHILD SAs both ways: established, per peer", () => {
         // Hand-made from strongSwan's format: both peers have an ESTABLISHED IKE SA and
         // INSTALLED in and out CHILD SAs (plus a REKEYED one that must not count).
-        const r = evaluateNode(expect1({ waitFor: "established" }), raw({ ipsecStatus: fixture("ipsec-status-child-installed-handmade.txt") }));
+        const r = evaluateNode(expect1({ waitFor: "established" }), observed({}, undefined, fixture("ipsec-status-child-installed-handmade.txt")));
         for (const t of r.tunnels) {
             expect(t.ikeEstablished).toBe(true);
             expect(t.childSasInstalled).toBe(2);
@@ -65,36 +84,39 @@ describe("evaluateNode", () => {
 
     it("a peer without a tunnel is missing, and the node is not ready", () => {
         const extra = { name: "kube-ovn-worker3", systemId: "ffffffff-0000-4000-8000-000000000000" };
-        const r = evaluateNode(expect1({ peers: [...peers, extra] }), raw({}));
+        const r = evaluateNode(expect1({ peers: [...peers, extra] }), observed());
         expect(r.expectedTunnels).toBe(3);
         expect(r.configured).toBe(2);
         expect(r.missingPeers).toEqual(["kube-ovn-worker3"]);
         expect(r.ready).toBe(false);
-        expect(describeNode(r)).toContain("missing: kube-ovn-worker3");
+        expect(r.missingPeers).toEqual(["kube-ovn-worker3"]);
+        expect(r.health).toBe("notProtected");
+        expect(describeNode(r)).toContain("no CONFIGURED IPsec tunnel to kube-ovn-worker3");
+        expect(r.impact).toBe("Geneve traffic between kube-ovn-control-plane and 1 of its 3 peer(s) is not protected: it is sent in plain text");
     });
 
     it("tunnels carrying another node's name do not count for this node", () => {
-        const r = evaluateNode(expect1({ systemId: "00000000-0000-4000-8000-000000000000" }), raw({}));
+        const r = evaluateNode(expect1({ systemId: "00000000-0000-4000-8000-000000000000" }), observed());
         expect(r.configured).toBe(0);
         expect(r.ready).toBe(false);
     });
 
     it("disabled: ready once the monitor lists no IPsec tunnel", () => {
-        const off = evaluateNode(expect1({ enabled: false }), raw({ tunnelsShow: fixture("tunnels-show-no-tunnels.txt") }));
+        const off = evaluateNode(expect1({ enabled: false }), observed({}, fixture("tunnels-show-no-tunnels.txt")));
         expect(off.ready).toBe(true);
         expect(off.expectedTunnels).toBe(0);
-        expect(evaluateNode(expect1({ enabled: false }), raw({})).ready).toBe(false);
+        expect(evaluateNode(expect1({ enabled: false }), observed()).ready).toBe(false);
     });
 
     it("a monitor that does not answer is never ready, and says so", () => {
-        const r = evaluateNode(expect1(), raw({ tunnelsShow: fixture("ovs-appctl-monitor-not-running.txt"), tunnelsShowOk: false, monitorRunning: false }));
+        const r = evaluateNode(expect1(), observed({ monitorRunning: false, tunnelsShow: { ok: false, text: fixture("ovs-appctl-monitor-not-running.txt"), truncated: false } }));
         expect(r.ready).toBe(false);
         expect(r.tunnels).toEqual([]);
         expect(describeNode(r)).toContain("ovs-monitor-ipsec NOT running");
     });
 
     it("INVALID tunnels are reported with their reason in the account", () => {
-        const r = evaluateNode(expect1(), raw({ tunnelsShow: fixture("tunnels-show-invalid-removed-handmade.txt") }));
+        const r = evaluateNode(expect1(), observed({}, fixture("tunnels-show-invalid-removed-handmade.txt")));
         const invalid = r.tunnels.filter((t) => t.state === "INVALID");
         expect(invalid.length).toBeGreaterThan(0);
         expect(describeNode(r)).toContain(`${invalid[0].interface} INVALID`);
@@ -103,10 +125,89 @@ describe("evaluateNode", () => {
 
 describe("summarize", () => {
     it("adds up per-node counts and is ready only when every node is", () => {
-        const a = evaluateNode(expect1(), raw({}));
-        const b = evaluateNode(expect1({ node: "other" }), raw({ tunnelsShowOk: false, monitorRunning: false }));
+        const a = evaluateNode(expect1(), observed());
+        const b = evaluateNode(expect1({ node: "other" }), observed({ monitorRunning: false, tunnelsShow: { ok: false, text: "", truncated: false } }));
         const s = summarize([a, b], true, "configured");
-        expect(s).toEqual({ enabled: true, waitFor: "configured", nodes: 2, reachableNodes: 2, tunnelsExpected: 4, configured: 2, established: 0, ready: false });
+        expect(s).toEqual({ enabled: true, waitFor: "configured", observedAt: "2026-12-01T10:00:00.000Z", nodes: 2, protectedNodes: 1, notProtectedNodes: 1, unknownNodes: 0, reachableNodes: 2, tunnelsExpected: 4, configured: 2, established: 0, ready: false });
         expect(summarize([a], true, "configured").ready).toBe(true);
+    });
+});
+
+describe("a node that is not encrypting says so", () => {
+    it("a healthy node is protected, with nothing to do", () => {
+        const r = evaluateNode(expect1(), observed());
+        expect(r).toMatchObject({ health: "protected", problems: [], impact: null, action: null, configIntact: true, ready: true, observedAt: "2026-12-01T10:00:00.000Z" });
+    });
+
+    it("after a pod restart: daemons and files named, the stale kernel policies explained, not ready", () => {
+        const r = evaluateNode(expect1(), afterRestart());
+        expect(r.health).toBe("notProtected");
+        expect(r.ready).toBe(false);
+        expect(r.configIntact).toBe(false);
+        expect(r.problems).toEqual([
+            "ovs-monitor-ipsec is not running",
+            "the IKE daemon (strongSwan charon) is not running",
+            "kube-ovn-ipsec's certificate files are not on the node (its /etc/ipsec.d was reset, e.g. by a pod restart)",
+        ]);
+        expect(r.impact).toBe(
+            "Geneve traffic between kube-ovn-control-plane and its 2 peer(s) is not protected: the kernel still holds 8 IPsec policies left by the stopped daemons: traffic uses their SAs until those expire, then it is dropped, or sent in plain text once the policies are gone",
+        );
+        expect(r.action).toMatch(/^run `pulumi up`/);
+        expect(describeNode(r)).toContain("ovs-monitor-ipsec NOT running");
+    });
+
+    it("after a reboot (no xfrm state left): plain text, said plainly", () => {
+        const r = evaluateNode(expect1(), { ...afterRestart(), xfrmPolicies: 0 });
+        expect(r.impact).toBe("Geneve traffic between kube-ovn-control-plane and its 2 peer(s) is not protected: it is sent in plain text");
+    });
+
+    it("with the fail-closed guard in place, the same node's traffic is dropped, not sent", () => {
+        const guard = { tool: true, jumps: 1, chain: true, addresses: ["10.99.0.12", "10.99.0.13"], wanted: ["10.99.0.12", "10.99.0.13"], drops: 7 };
+        const r = evaluateNode(expect1({ failClosed: true }), { ...afterRestart(), xfrmPolicies: 0, guard });
+        expect(r.impact).toBe("Geneve traffic between kube-ovn-control-plane and its 2 peer(s) is not protected: the fail-closed guard drops it instead of sending it in plain text");
+        expect(r.guard).toEqual({ wanted: true, installed: true, drops: 7 });
+    });
+
+    it("failClosed wanted but no guard: not protected, even when IPsec is up", () => {
+        const r = evaluateNode(expect1({ failClosed: true }), observed());
+        expect(r.health).toBe("notProtected");
+        expect(r.problems).toEqual(["the fail-closed guard is not installed"]);
+    });
+
+    it("a tunnel CONFIGURED without any kernel policy does not protect its peer", () => {
+        const noPolicies = fixture("tunnels-show-3node-configured-n1.txt").replace(/^ {2}src .*\n/gm, "");
+        const r = evaluateNode(expect1(), observed({}, noPolicies));
+        expect(r.configured).toBe(2);
+        expect(r.missingPeers).toEqual(["kube-ovn-worker", "kube-ovn-worker2"]);
+        expect(r.problems).toEqual(["no kernel IPsec policy for the tunnel(s) to kube-ovn-worker, kube-ovn-worker2"]);
+        expect(r.ready).toBe(false);
+    });
+
+    it("OVSDB keys pointing away from our files, a changed key file, a wrong key mode: each named", () => {
+        const r = evaluateNode(expect1(), observed({ otherConfig: { ...ours, certificate: "/etc/ipsec.d/certs/theirs.pem" }, files: { certificate: "ok", private_key: "changed", ca_cert: "ok" }, privateKeyMode: "644" }));
+        expect(r.problems).toEqual(["OVSDB other_config does not point at the files kube-ovn-ipsec installed", `${ours.private_key} was changed`, "the private key file has mode 644, not 600"]);
+        expect(r.configIntact).toBe(false);
+    });
+
+    it("a node that cannot be read is unknown, with the reason, never healthy", () => {
+        const r = evaluateNode(expect1(), { ...observed(), reachable: false, error: '[kube-ovn-control-plane] step "observe" failed: no answer within 30s (killed)' });
+        expect(r).toMatchObject({ health: "unknown", ready: false, configIntact: false, tunnels: [] });
+        expect(r.problems[0]).toContain("no answer within 30s");
+        expect(r.impact).toMatch(/^it is unknown whether Geneve traffic/);
+    });
+
+    it("tunnels to nodes outside the stack are counted, not detailed", () => {
+        const r = evaluateNode(expect1({ peers: [peers[0]] }), observed());
+        expect(r.tunnels.map((t) => t.peerNode)).toEqual(["kube-ovn-worker"]);
+        expect(r.otherTunnels).toBe(1);
+    });
+
+    it("disabled: problems with the kept certificates are still reported, with what to do", () => {
+        const r = evaluateNode(expect1({ enabled: false }), { ...afterRestart(), tunnelsShow: { ok: false, text: "", truncated: false } });
+        expect(r.health).toBe("disabled");
+        expect(r.impact).toBe("IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted");
+        expect(r.problems).toContain("kube-ovn-ipsec's certificate files are not on the node (its /etc/ipsec.d was reset, e.g. by a pod restart)");
+        expect(r.action).toMatch(/^run `pulumi up`/);
+        expect(r.ready).toBe(false);
     });
 });

@@ -11,6 +11,8 @@ import { parseIpsecStatus } from "../../components/status/ipsecStatus";
 import { parseTunnelsShow } from "../../components/status/tunnelsShow";
 import { parseSections } from "../../components/transport/scriptKit";
 import { sha256Hex } from "../../components/node/nodeFiles";
+import { parseObservation } from "../../components/observe/nodeObservation";
+import { UNKNOWN } from "../../components/util/unknown";
 import { captureGraph } from "../support/graph";
 // The host's own loader, from @pulumi/pulumi's dependencies.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -31,7 +33,7 @@ beforeAll(async () => {
 });
 
 describe("serialized providers", () => {
-    it.each(["NodeIpsec", "Preflight", "IpsecSwitch", "IpsecStatus"])("%s loads and exposes create/update/delete/diff", (type) => {
+    it.each(["NodeIpsec", "Preflight", "IpsecSwitch", "IpsecStatus", "IpsecReadiness"])("%s loads and exposes create/update/delete/diff", (type) => {
         const p = providers.get(type);
         expect(p).toBeDefined();
         for (const m of ["create", "update", "delete", "diff"]) expect(typeof p?.[m]).toBe("function");
@@ -41,20 +43,23 @@ describe("serialized providers", () => {
         expect(typeof providers.get(type)?.read).toBe("function");
     });
 
-    it("the loaded node provider diffs by certificate content, access and drift", async () => {
+    it("the loaded node provider diffs by certificate content, access, guard and drift", async () => {
         const node = providers.get("NodeIpsec") as Provider;
-        const access = { kind: "command", prefix: ["x", "{target}"], targets: { central: "c", nodes: { w1: "t1" } }, scriptVia: "argv", kubeOvnVersion: null };
+        const access = { kind: "command", prefix: ["x", "{target}"], targets: { central: "c", nodes: { w1: "t1" } }, scriptVia: "argv", kubeOvnVersion: "v1.12.35" };
         const transport = { access, exec: { timeoutSeconds: 60, retries: 2 }, parallelism: 10 };
-        const news = { node: "w1", systemId: "sid-1", transport, caCertPem: "CA", certPem: "CERT", privateKeyPem: "KEY" };
-        const live = { systemId: "sid-1", configured: true, filesIntact: true, privateKeyMode: "600", monitorRunning: true, ikeDaemonRunning: true, error: null };
-        const installed = { certificatePath: "/c", privateKeyPath: "/k", caCertPath: "/ca", certSha256: sha256Hex("CERT"), caCertSha256: sha256Hex("CA"), startedMonitor: true, startedIkeDaemon: true, previous: null };
-        const olds = { node: "w1", systemId: "sid-1", transport, installed, privateKeyFileSha256: sha256Hex("KEY"), live };
+        const news = { node: "w1", systemId: "sid-1", transport, caCertPem: "CA", certPem: "CERT", privateKeyPem: "KEY", guard: false, drift: [], restartServices: false };
+        const installed = { certificatePath: "/c", privateKeyPath: "/k", caCertPath: "/ca", certSha256: sha256Hex("CERT"), caCertSha256: sha256Hex("CA"), startedMonitor: true, startedIkeDaemon: true, beforeRecorded: true, guard: false };
+        const olds = { node: "w1", systemId: "sid-1", transport, guard: false, installed };
         expect(await node.diff("node/w1", olds, news)).toMatchObject({ changes: false, replaces: [] });
         expect(await node.diff("node/w1", olds, { ...news, certPem: "CERT2" })).toMatchObject({ changes: true });
         expect(await node.diff("node/w1", olds, { ...news, transport: { ...transport, access: { ...access, prefix: ["y", "{target}"] } } })).toMatchObject({ changes: true });
         expect(await node.diff("node/w1", olds, { ...news, transport: { ...transport, parallelism: 3 } })).toMatchObject({ changes: true });
-        expect(await node.diff("node/w1", { ...olds, live: { ...live, monitorRunning: false } }, news)).toMatchObject({ changes: true });
+        expect(await node.diff("node/w1", olds, { ...news, guard: true })).toMatchObject({ changes: true });
+        // What check found on the node makes a change, with nothing changed in the program.
+        expect(await node.diff("node/w1", olds, { ...news, drift: ["ovs-monitor-ipsec is not running"] })).toMatchObject({ changes: true });
         expect(await node.diff("node/w1", olds, { ...news, node: "w9" })).toMatchObject({ changes: true, replaces: ["node"] });
+        // In a preview the certificate may not be known yet: that is a change, never "the same".
+        expect(await node.diff("node/w1", olds, { ...news, certPem: UNKNOWN })).toMatchObject({ changes: true });
     });
 
     it("the loaded node provider's check refuses a non-PEM key without echoing it", async () => {
@@ -65,6 +70,24 @@ describe("serialized providers", () => {
             { property: "privateKeyPem", reason: "must be one PEM private key" },
         ]);
         expect(JSON.stringify(r.failures)).not.toContain("secret-value-xyz");
+    });
+
+    it("the loaded node provider's check accepts inputs not known yet (a first preview) and reads nothing for a new node", async () => {
+        const node = providers.get("NodeIpsec") as Provider;
+        // A transport that would fail loudly if anything were run.
+        const access = { kind: "command", prefix: ["/nonexistent/transport", "{target}"], targets: { central: "c", nodes: { w1: "t1" } }, scriptVia: "argv", kubeOvnVersion: "v1.12.35" };
+        const news = { node: "w1", systemId: "sid-1", transport: { access, exec: { timeoutSeconds: 60, retries: 0 }, parallelism: 10 }, caCertPem: UNKNOWN, certPem: UNKNOWN, privateKeyPem: UNKNOWN, guard: false };
+        const r = await node.check({}, news);
+        expect(r.failures).toEqual([]);
+        expect(r.inputs).toMatchObject({ ...news, drift: [], restartServices: false });
+    });
+
+    it("the loaded node provider's check of a managed node reports a node it cannot read as drift", async () => {
+        const node = providers.get("NodeIpsec") as Provider;
+        const access = { kind: "command", prefix: ["/nonexistent/transport", "{target}"], targets: { central: "c", nodes: { w1: "t1" } }, scriptVia: "argv", kubeOvnVersion: "v1.12.35" };
+        const news = { node: "w1", systemId: "sid-1", transport: { access, exec: { timeoutSeconds: 60, retries: 0 }, parallelism: 10 }, caCertPem: UNKNOWN, certPem: UNKNOWN, privateKeyPem: UNKNOWN, guard: false };
+        const r = await node.check({ node: "w1" }, news);
+        expect((r.inputs as { drift: string[] }).drift).toEqual([expect.stringMatching(/^the node cannot be read: \[w1\] step "observe" failed .*could not run \/nonexistent\/transport/)]);
     });
 });
 
@@ -89,11 +112,42 @@ describe("code that runs inside the providers, serialized", () => {
             ],
             enabled: true,
             waitFor: "established" as const,
+            failClosed: false,
         };
-        const raw = { tunnelsShow: fixture("tunnels-show-3node-configured-n1.txt"), tunnelsShowOk: true, ipsecStatus: fixture("ipsec-status-child-installed-handmade.txt"), ipsecStatusOk: true, monitorRunning: true, ikeDaemonRunning: true };
-        const here = evaluateNode(expectation, raw);
+        // Real observe-script framing around real captures, parsed serialized as in the host.
+        const b = "@@koi-0123456789abcdef@@";
+        const stdout = [
+            `${b} facts`,
+            'system_id="25941846-9896-421b-a58f-1e030d5a1f5b"',
+            'oc_certificate="/etc/ipsec.d/certs/kube-ovn-ipsec-x.pem"',
+            'oc_private_key="/etc/ipsec.d/private/kube-ovn-ipsec-x.pem"',
+            'oc_ca_cert="/etc/ipsec.d/cacerts/kube-ovn-ipsec-ca-y.pem"',
+            "manifest=1",
+            "m_certificate=/etc/ipsec.d/certs/kube-ovn-ipsec-x.pem",
+            "f_certificate=ok",
+            "m_private_key=/etc/ipsec.d/private/kube-ovn-ipsec-x.pem",
+            "f_private_key=ok",
+            "key_mode=600",
+            "m_ca_cert=/etc/ipsec.d/cacerts/kube-ovn-ipsec-ca-y.pem",
+            "f_ca_cert=ok",
+            "monitor=1",
+            "ike=1",
+            `${b} tunnels`,
+            fixture("tunnels-show-3node-configured-n1.txt"),
+            `${b} ike`,
+            fixture("ipsec-status-child-installed-handmade.txt"),
+            `${b} codes`,
+            "tunnels_rc=0",
+            "ike_rc=0",
+        ].join("\n");
+        const parse = await serialized(parseObservation);
+        const at = new Date("2026-12-01T10:00:00Z");
+        const observation = parseObservation("n1", stdout, b, at);
+        expect(parse("n1", stdout, b, at)).toEqual(observation);
+        const here = evaluateNode(expectation, observation);
         expect(here.established).toBe(2);
-        expect(remote(expectation, raw)).toEqual(here);
+        expect(here.health).toBe("protected");
+        expect(remote(expectation, observation)).toEqual(here);
     });
 
     it("parses status output and script framing exactly as in-process", async () => {
@@ -106,5 +160,18 @@ describe("code that runs inside the providers, serialized", () => {
         for (const f of ["ipsec-statusall-handmade.txt", "ipsec-status-ike-established-responder.txt"]) expect(ike(fixture(f))).toEqual(parseIpsecStatus(fixture(f)));
         const framed = "@@b@@ facts\na=1\n@@b@@ tunnels\nx\n";
         expect([...sections(framed, "@@b@@")]).toEqual([...parseSections(framed, "@@b@@")]);
+    });
+});
+
+describe("state shared by the providers of one host", () => {
+    // (Both copies run in node's own context, as in the host; jest's sandbox has another global.)
+    it("two serialized copies of the module see one limiter and one book (globalThis), never a copy", async () => {
+        const { hostState } = await import("../../components/host/hostState");
+        const copy = async () => (requireFromString((await pulumi.runtime.serializeFunction(() => hostState, { isFactoryFunction: true })).text) as unknown as { handler: typeof hostState }).handler;
+        const [a, b] = await Promise.all([copy(), copy()]);
+        expect(a).not.toBe(b);
+        a().changedAt["k"] = 42;
+        expect(b().changedAt["k"]).toBe(42);
+        delete a().changedAt["k"];
     });
 });

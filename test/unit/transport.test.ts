@@ -23,6 +23,7 @@ const kubectl: ResolvedKubectlAccess = {
     ovsContainer: "openvswitch",
     centralPodSelector: "ovn-nb-leader=true",
     centralContainer: "ovn-central",
+    kubeOvnVersion: null,
 };
 
 const END = "\nprintf '%s\\n' 'kube-ovn-ipsec: done'\n";
@@ -140,7 +141,7 @@ describe("runRemote through a real local transport", () => {
 
     it("a permanent failure is not retried; the error names node, step, detail", async () => {
         const counter = path.join(dir, "perm");
-        const script = `${prelude("@@b@@", 5)}echo x >> ${shellQuote(counter)}\nfail $PERMANENT check-system-id "OVS system-id is 'b' but the certificate is for 'a'"`;
+        const script = `${prelude("@@b@@", { budgetSeconds: 20, ovsdbTimeoutSeconds: 5 }, { name: "test", readOnly: true })}echo x >> ${shellQuote(counter)}\nfail $PERMANENT check-system-id "OVS system-id is 'b' but the certificate is for 'a'"`;
         const err = await runRemote(access, endpoint, { step: "apply", script }, policy).catch((e: unknown) => e);
         expect(isRemoteError(err)).toBe(true);
         expect((err as Error).message).toBe(`[worker-7] step "check-system-id" failed (exit 3, 1 attempt): OVS system-id is 'b' but the certificate is for 'a'`);
@@ -149,7 +150,7 @@ describe("runRemote through a real local transport", () => {
 
     it("a transient failure is retried with backoff until it succeeds", async () => {
         const counter = path.join(dir, "transient");
-        const script = `${prelude("@@b@@", 5)}echo x >> ${shellQuote(counter)}\n[ "$(wc -l < ${shellQuote(counter)})" -ge 3 ] || fail $TRANSIENT read-system-id "ovsdb-server not answering"\necho ok`;
+        const script = `${prelude("@@b@@", { budgetSeconds: 20, ovsdbTimeoutSeconds: 5 }, { name: "test", readOnly: true })}echo x >> ${shellQuote(counter)}\n[ "$(wc -l < ${shellQuote(counter)})" -ge 3 ] || fail $TRANSIENT read-system-id "ovsdb-server not answering"\necho ok`;
         const r = await runRemote(access, endpoint, { step: "apply", script }, policy);
         expect(r.stdout).toBe("ok\n");
         expect(r.attempts).toBe(3);

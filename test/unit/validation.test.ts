@@ -14,6 +14,7 @@ const cmd = (extra: Record<string, unknown> = {}) => ({
     kind: "command" as const,
     prefix: ["nsenter", "--net=/run/netns/{target}", "--"],
     targets: { central: "ovn-central", nodes: { "worker-1": "w1", "worker-2": "w2" } },
+    kubeOvnVersion: "v1.12.35",
     ...extra,
 });
 
@@ -55,6 +56,13 @@ const cases: Array<[string, unknown, RegExp]> = [
     ["Kube-OVN v1.13 hint", { ...base, access: cmd({ kubeOvnVersion: "v1.13.2" }) }, /access\.kubeOvnVersion "v1\.13\.2": Kube-OVN v1\.13\.2 has built-in IPsec/],
     ["Kube-OVN too old", { ...base, access: cmd({ kubeOvnVersion: "v1.11.3" }) }, /access\.kubeOvnVersion "v1\.11\.3": Kube-OVN v1\.11\.3 predates IPsec support/],
     ["unreadable version", { ...base, access: cmd({ kubeOvnVersion: "latest" }) }, /access\.kubeOvnVersion "latest": must be a version like/],
+    ["command access without a version", { ...base, access: cmd({ kubeOvnVersion: undefined }) }, /access\.kubeOvnVersion undefined: is required with command access/],
+    ["kubectl access stating v1.13", { ...base, access: { kind: "kubectl", kubeOvnVersion: "v1.13.0" } }, /access\.kubeOvnVersion "v1\.13\.0": Kube-OVN v1\.13\.0 has built-in IPsec/],
+    ["kubectl not installed", { ...base, access: { kind: "kubectl", kubectl: "/nonexistent/bin/kubectl" } }, /access\.kubectl "\/nonexistent\/bin\/kubectl": is not an installed program/],
+    ["kubectl not on PATH", { ...base, access: { kind: "kubectl", kubectl: "kubectl-that-does-not-exist" } }, /access\.kubectl "kubectl-that-does-not-exist": is not an installed program/],
+    ["command prefix program missing", { ...base, access: cmd({ prefix: ["no-such-transport-program", "{target}"] }) }, /access\.prefix\[0\] "no-such-transport-program": is not an installed program/],
+    ["failClosed not boolean", { ...base, failClosed: "yes" }, /failClosed "yes": must be true or false/],
+    ["exec timeout below 5 s", { ...base, execTimeoutSeconds: 4 }, /execTimeoutSeconds 4: must be an integer from 5 to 600/],
     ["ECDSA node keys", { ...base, certificate: { algorithm: "ECDSA-P256" } }, /certificate\.algorithm "ECDSA-P256": node keys must be RSA/],
     ["unknown key algorithm", { ...base, certificate: { algorithm: "DSA" } }, /certificate\.algorithm "DSA": must be one of RSA2048/],
     ["organization with a comma", { ...base, certificate: { organization: "Acme, Inc" } }, /certificate\.organization "Acme, Inc": must be 1-64/],
@@ -108,6 +116,7 @@ describe("validateArgs", () => {
             parallelism: 10,
             exec: { timeoutSeconds: 60, retries: 2 },
             publishSecrets: true,
+            failClosed: false,
             secretNamespace: "kube-system",
         });
     });

@@ -1,0 +1,148 @@
+/**
+ * Create/update (and repair) of one node, in one exec round trip: check identity, install the
+ * files atomically, point OVS at them (recording once, in the same OVSDB transaction, what was
+ * there before us), install or remove the fail-closed guard, start the IPsec services only if
+ * they are not running, and report the node's facts at the end.
+ *
+ * Built only from validated values, every one shell-quoted; the PEMs and their digests come on
+ * stdin (nodePayload.ts). It fails before touching anything when the OVS system-id is not the
+ * certificate's CN, and removes files it created if it fails before the OVSDB commit, so a node
+ * never holds half a configuration. Every failure names the step, the path, and the failing
+ * command's own message.
+ */
+import { nodeFactsLines } from "../observe/observeScript";
+import { ScriptLimits, prelude } from "../transport/scriptKit";
+import { shellQuote as q } from "../transport/shellQuote";
+import { guardFunctions } from "./guardRules";
+import { FILE_PREFIX, IPSEC_DIR, MANIFEST, NodeFilePaths, OUR_FILE_GLOBS, STARTED_MARKER } from "./nodeFiles";
+import { PAYLOAD_END, PAYLOAD_FILE, PAYLOAD_SUM } from "./nodePayload";
+import { BEFORE_RECORD, CERT_KEYS, beforeKey } from "./ovsdbRecord";
+
+export interface ApplyParams {
+    boundary: string;
+    limits: ScriptLimits;
+    systemId: string;
+    paths: NodeFilePaths;
+    /** The fail-closed guard must be in place (failClosed and IPsec enabled); else it must not. */
+    guard: boolean;
+    /** The daemons run but the kernel lost their policies: restart them. */
+    restartServices: boolean;
+}
+
+/** other_config:certificate values that are ours, in OVSDB's printed (quoted) form. */
+export const OURS_PATTERN = `'"${IPSEC_DIR}/certs/${FILE_PREFIX}'*`;
+
+export function applyScript(p: ApplyParams): string {
+    const { paths } = p;
+    const tools = ["ovs-vsctl", "ovs-appctl", "sha256sum", "awk", "sed", "stat", "mv", "chmod", "mkdir", "flock", "timeout", "ipsec"];
+    if (p.guard) tools.push("iptables", "iptables-restore");
+    const record = CERT_KEYS.map((k) => `
+        v=$(vsctl --if-exists get Open_vSwitch . other_config:${k} 2>&1) || fail_cmd read-other-config "$v" "ovs-vsctl could not read other_config:${k}"
+        [ -z "$v" ] || set -- "$@" -- set Open_vSwitch . "external_ids:${beforeKey(k)}=$v"`).join("");
+    return `${prelude(p.boundary, p.limits, { name: "apply", readOnly: false })}
+umask 077
+need ${tools.join(" ")}
+[ -x /etc/init.d/openvswitch-ipsec ] || fail $PERMANENT check-tools "/etc/init.d/openvswitch-ipsec is not in this pod: Kube-OVN before v1.10.11/v1.11.4 ships no IPsec; upgrade Kube-OVN"
+lock exclusive
+${guardFunctions()}
+SID=${q(p.systemId)}
+CERT=${q(paths.certificate)}; KEY=${q(paths.privateKey)}; CA=${q(paths.caCert)}
+MF=${q(MANIFEST)}; MARK=${q(STARTED_MARKER)}; SUMS="$CERT.koi-sums"
+committed=0; created=""
+on_fail() {
+    rm -f "$CERT.koi-tmp" "$KEY.koi-tmp" "$CA.koi-tmp" "$MF.koi-tmp" "$SUMS"
+    if [ "$committed" = 0 ] && [ -n "$created" ]; then rm -f $created; fi
+}
+
+actual=$(vsctl get Open_vSwitch . external_ids:system-id 2>&1) || fail_cmd read-system-id "$actual" "ovs-vsctl could not read external_ids:system-id"
+[ "$actual" = "\\"$SID\\"" ] || [ "$actual" = "$SID" ] || fail $PERMANENT check-system-id "OVS system-id is '$(printf '%s' "$actual" | tr -d '"' | head -c 80)' but the certificate is for '$SID': the node was reinstalled or the node list is stale; set this node's systemId to '$(printf '%s' "$actual" | tr -d '"' | head -c 80)' (or use node discovery) and run again"
+
+for d in certs private cacerts; do
+    out=$(mkdir -p "${IPSEC_DIR}/$d" 2>&1) || fail_cmd write-files "$out" "creating ${IPSEC_DIR}/$d"
+done
+for f in "$CERT" "$KEY" "$CA"; do [ -e "$f" ] || created="$created $f"; done
+# Each file is written next to its destination with mode 0600 (umask), checked, then renamed:
+# a reader sees the old file or the new one, never a partial or world-readable one.
+out=$(bounded 60 awk -v ca="$CA.koi-tmp" -v cert="$CERT.koi-tmp" -v key="$KEY.koi-tmp" -v sums="$SUMS" '
+    f == "" && $1 == "${PAYLOAD_SUM}" { print $2, $3 > sums; next }
+    $0 == "${PAYLOAD_FILE} ca_cert" { f = ca; next }
+    $0 == "${PAYLOAD_FILE} certificate" { f = cert; next }
+    $0 == "${PAYLOAD_FILE} private_key" { f = key; next }
+    $0 == "${PAYLOAD_END}" { done = 1; exit }
+    f != "" { print > f }
+    END { if (!done) exit 9 }
+' 2>&1); rc=$?
+case $rc in
+    0) ;;
+    9) fail $TRANSIENT read-payload "the certificate data on stdin ended before its end marker: the transport cut it short" ;;
+    124|137) fail $TRANSIENT read-payload "the certificate data did not arrive on stdin within the time limit" ;;
+    *) fail_cmd write-files "$out" "writing the new files into ${IPSEC_DIR} (next to $CERT, $KEY, $CA)" ;;
+esac
+want() { sed -n "s/^$1 //p" "$SUMS"; }
+check() {
+    got=$(sha256sum < "$2" 2>&1) || fail_cmd write-files "$got" "reading back $2"
+    [ "\${got%% *}" = "$(want "$1")" ] || fail $TRANSIENT read-payload "$3 arrived corrupted (its sha256 differs from the one sent with it)"
+}
+check ca_cert "$CA.koi-tmp" "the CA certificate"
+check certificate "$CERT.koi-tmp" "the certificate"
+check private_key "$KEY.koi-tmp" "the private key"
+out=$(chmod 0644 "$CA.koi-tmp" "$CERT.koi-tmp" 2>&1) || fail_cmd write-files "$out" "chmod 0644 on the new certificate files"
+out=$(chmod 0600 "$KEY.koi-tmp" 2>&1) || fail_cmd write-files "$out" "chmod 0600 on the new private key file"
+out=$(mv -f "$KEY.koi-tmp" "$KEY" 2>&1) || fail_cmd write-files "$out" "renaming the private key into $KEY"
+out=$(mv -f "$CERT.koi-tmp" "$CERT" 2>&1) || fail_cmd write-files "$out" "renaming the certificate into $CERT"
+out=$(mv -f "$CA.koi-tmp" "$CA" 2>&1) || fail_cmd write-files "$out" "renaming the CA certificate into $CA"
+
+# One OVSDB transaction: the monitor sees all three paths change together, and what was there
+# before us is recorded in the same commit (once: later runs find the record, or our paths).
+rec=$(vsctl --if-exists get Open_vSwitch . external_ids:${BEFORE_RECORD} 2>&1) || fail_cmd read-other-config "$rec" "ovs-vsctl could not read external_ids:${BEFORE_RECORD}"
+cur=$(vsctl --if-exists get Open_vSwitch . other_config:certificate 2>&1) || fail_cmd read-other-config "$cur" "ovs-vsctl could not read other_config:certificate"
+set --
+if [ -z "$rec" ]; then
+    case "$cur" in
+        ${OURS_PATTERN}) ;;
+        *)
+        set -- -- set Open_vSwitch . external_ids:${BEFORE_RECORD}=recorded${record} ;;
+    esac
+fi
+out=$(vsctl set Open_vSwitch . other_config:certificate="$CERT" other_config:private_key="$KEY" other_config:ca_cert="$CA" "$@" 2>&1) || fail_cmd set-other-config "$out" "ovs-vsctl set other_config:certificate/private_key/ca_cert"
+committed=1
+
+out=$( { printf 'certificate %s %s\\n' "$(want certificate)" "$CERT"; printf 'private_key %s %s\\n' "$(want private_key)" "$KEY"; printf 'ca_cert %s %s\\n' "$(want ca_cert)" "$CA"; } 2>&1 >"$MF.koi-tmp") || fail_cmd write-manifest "$out" "writing $MF"
+out=$(mv -f "$MF.koi-tmp" "$MF" 2>&1) || fail_cmd write-manifest "$out" "renaming the manifest into $MF"
+rm -f "$SUMS"
+
+# Older versions of our files (rotation, a changed system-id): nothing points at them any more.
+for f in ${OUR_FILE_GLOBS.join(" ")}; do
+    [ -e "$f" ] || continue
+    [ "$f" = "$CERT" ] || [ "$f" = "$KEY" ] || [ "$f" = "$CA" ] || rm -f "$f"
+done
+rm -f ${IPSEC_DIR}/certs/*.koi-tmp ${IPSEC_DIR}/private/*.koi-tmp ${IPSEC_DIR}/cacerts/*.koi-tmp ${IPSEC_DIR}/certs/*.koi-sums
+
+# The guard goes in before the services start: from here on, Geneve to a peer without an
+# IPsec policy is dropped, never sent in plain text.
+${p.guard ? "guard_install" : "guard_remove"}
+
+# Services: start what is not running, restart nothing (unless the kernel lost the daemons'
+# policies). The monitor picks up new paths by itself, and starting it (re)starts the IKE
+# daemon: so start the monitor only after the paths are in OVSDB, and start the IKE daemon only
+# if the monitor did not.
+mark() { grep -qx "$1" "$MARK" 2>/dev/null && return 0; out=$(echo "$1" 2>&1 >>"$MARK") || fail_cmd write-marker "$out" "writing $MARK"; }
+if ike_up; then ike_before=1; else ike_before=0; fi
+${p.restartServices ? `if monitor_up; then
+    run_service openvswitch-ipsec restart || fail_cmd restart-ipsec "$(service_said)" "service openvswitch-ipsec restart (the kernel had lost the IPsec policies)"
+    wait_until 30 monitor_up || fail $TRANSIENT restart-ipsec "ovs-monitor-ipsec did not answer within $waited s of its restart"
+fi` : ""}
+if ! monitor_up; then
+    mark monitor
+    [ "$ike_before" = 1 ] || mark ike
+    run_service openvswitch-ipsec start || fail_cmd start-ovs-monitor-ipsec "$(service_said)" "service openvswitch-ipsec start"
+    wait_until 30 monitor_up || fail $TRANSIENT start-ovs-monitor-ipsec "ovs-monitor-ipsec did not answer within $waited s of starting"
+    wait_until 15 ike_up || true
+fi
+if ! ike_up; then
+    mark ike
+    run_service ipsec start || fail_cmd start-ike-daemon "$(service_said)" "service ipsec start"
+    wait_until 15 ike_up || fail $TRANSIENT start-ike-daemon "strongSwan did not answer within $waited s of starting"
+fi
+${nodeFactsLines()}`;
+}
