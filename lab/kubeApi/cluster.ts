@@ -77,6 +77,8 @@ export interface Scenario {
     controller: { image: string; args: string[] } | null;
     /** Per pod name: pods/exec accepts the connection and then never answers ("hang"), or cuts it after the first output ("drop"). */
     execFaults: Record<string, ExecFault>;
+    /** The same, for the next exec into that pod only. */
+    execFaultsOnce: Record<string, ExecFault>;
 }
 
 export function defaultScenario(): Scenario {
@@ -88,6 +90,7 @@ export function defaultScenario(): Scenario {
         central: { replicas: 1, leaders: 1 },
         controller: { image: KUBE_OVN_IMAGE, args: ["--default-cidr=10.16.0.0/16", "--node-switch-cidr=100.64.0.0/16", "--network-type=geneve"] },
         execFaults: {},
+        execFaultsOnce: {},
     };
 }
 

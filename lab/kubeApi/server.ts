@@ -257,9 +257,11 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
                 if (!wantsWebSocket || !protocols.includes(EXEC_PROTOCOL)) {
                     return refuse(status(400, "BadRequest", `the lab's API stand-in serves exec only over WebSocket (${EXEC_PROTOCOL}), which kubectl 1.30+ uses; this client asked for ${wantsWebSocket ? `subprotocols ${protocols.join(", ") || "(none)"}` : `${req.headers.upgrade ?? "no"} upgrade`} (SPDY is not served)`));
                 }
+                const fault = scenario.execFaultsOnce[podName] ?? scenario.execFaults[podName] ?? null;
+                delete scenario.execFaultsOnce[podName];
                 wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
                     const argv = [...prefixFor(pod.target as string), ...exec.command];
-                    serveExec(ws, argv, exec, scenario.execFaults[podName] ?? null, children).then((outcome) => {
+                    serveExec(ws, argv, exec, fault, children).then((outcome) => {
                         record({ ...base, status: 101, exec: { protocol: EXEC_PROTOCOL, ...outcome } });
                     });
                 });
