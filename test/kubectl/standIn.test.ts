@@ -76,18 +76,6 @@ describe("lab.sh kubeconfig", () => {
         expect(kubectlOk("exec", JSON.parse(kubectlOk("get", "pods", "--selector=app=ovn-central", "--output=json")).items[0].metadata.name, "--container=ovn-central", "--", "hostname").trim()).toBe(status.central.target);
     });
 
-    it("a second call reuses the running stand-in; status shows it; down stops it", () => {
-        const pid = standInPid();
-        expect(labOk("kubeconfig").stdout.trim()).toBe(kubeconfig);
-        expect(standInPid()).toBe(pid);
-        expect(labOk("status").stdout).toContain(`API stand-in: running (pid ${pid})`);
-        labOk("down");
-        expect(alive(pid)).toBe(false);
-        expect(kubectl("get", "pods").stderr).toMatch(/connection to the server .* was refused/);
-        status = freshLab(2);
-        kubeconfig = labOk("kubeconfig").stdout.trim();
-        expect(standInPid()).not.toBe(pid);
-    });
 });
 
 describe("selectors as the API applies them", () => {
@@ -137,5 +125,20 @@ describe("authentication and protocols", () => {
         expect(records.some((r) => r.url.includes("/exec?") && r.status === 101)).toBe(true);
         expect(log).not.toContain(token());
         expect(fs.statSync(path.join(status.stateDir, "kube-api", "requests.log")).mode & 0o777).toBe(0o600);
+    });
+});
+
+describe("the stand-in's life (last: it stops the lab)", () => {
+    it("a second call reuses the running stand-in; status shows it; down stops it", () => {
+        const pid = standInPid();
+        expect(labOk("kubeconfig").stdout.trim()).toBe(kubeconfig);
+        expect(standInPid()).toBe(pid);
+        expect(labOk("status").stdout).toContain(`API stand-in: running (pid ${pid})`);
+        const copy = path.join(cache, "kubeconfig-copy");
+        fs.copyFileSync(kubeconfig, copy);
+        kubeconfig = copy;
+        labOk("down");
+        expect(alive(pid)).toBe(false);
+        expect(kubectl("get", "pods").stderr).toMatch(/The connection to the server 127\.0\.0\.1:\d+ was refused/);
     });
 });
