@@ -42,6 +42,11 @@ export function kubectlFailure(access: ResolvedKubectlAccess, stderr: string): K
             quiet: true,
         };
     }
+    if (said(/Please enter Username|^error: EOF$/m)) {
+        // A user entry without token, certificate or exec plugin: kubectl prompts for a username
+        // (on stdout) and, stdin being closed, fails with a bare "error: EOF".
+        return { detail: `${whose(access)} has no credentials (kubectl asked for a username)`, transient: false, hint: "give that context's user a token, a client certificate or an exec credential plugin", podGone: false, quiet: true };
+    }
     if ((m = said(/^Error from server \(Forbidden\): (.*)$/m))) {
         return { detail: `Forbidden for ${whose(access)}: ${m[1]}`, transient: false, hint: `grant it get/list on pods, nodes and deployments and create on pods/exec in ${access.namespace}`, podGone: false, quiet: true };
     }
