@@ -90,7 +90,7 @@ export async function nodeEndpoint(access: ResolvedAccess, node: string, policy:
     const pods = await listPods(access, access.ovsPodSelector, "find-ovs-pod", policy, node);
     const pod = pods.find((p) => p.nodeName === node && usable(p));
     if (!pod) throw noOvsPod(access, node);
-    return { kind: "pod", label: node, pod: pod.name, container: access.ovsContainer };
+    return { kind: "pod", label: node, pod: pod.name, container: access.ovsContainer, relookup: () => nodeEndpoint(access, node, policy) };
 }
 
 /** Endpoints of many nodes with one API call; nodes without a pod map to the error. */
@@ -103,7 +103,7 @@ export async function nodeEndpoints(access: ResolvedAccess, nodes: readonly stri
     const byNode = await ovsPodsByNode(access, policy);
     for (const node of nodes) {
         const pod = byNode.get(node);
-        out.set(node, pod ? { kind: "pod", label: node, pod: pod.name, container: access.ovsContainer } : noOvsPod(access, node));
+        out.set(node, pod ? { kind: "pod", label: node, pod: pod.name, container: access.ovsContainer, relookup: () => nodeEndpoint(access, node, policy) } : noOvsPod(access, node));
     }
     return out;
 }
@@ -125,5 +125,5 @@ export async function centralEndpoint(access: ResolvedAccess, policy: ExecPolicy
             hint: "check the ovn-central pods (kubectl -n " + access.namespace + " get pods -l app=ovn-central --show-labels) and run again",
         });
     }
-    return { kind: "pod", label: CENTRAL_LABEL, pod: leaders[0].name, container: access.centralContainer };
+    return { kind: "pod", label: CENTRAL_LABEL, pod: leaders[0].name, container: access.centralContainer, relookup: () => centralEndpoint(access, policy) };
 }

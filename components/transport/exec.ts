@@ -10,11 +10,13 @@ import { redact } from "../util/redact";
 import { ExecPolicy, ResolvedAccess, TARGET_PLACEHOLDER } from "./access";
 import { EXIT_COMMAND_FAILED, EXIT_PERMANENT, EXIT_TRANSIENT } from "./exitCodes";
 import { classifyFailure } from "./failureCause";
+import { kubectlFailure } from "./kubectlErrors";
 import { RemoteError, remoteError } from "./remoteError";
 
 /** Where a remote script runs: a pod found through the API, or a command-access target. */
 export type Endpoint =
-    | { kind: "pod"; label: string; pod: string; container: string }
+    // `relookup` finds the pod again (the one named here was replaced); never stored, like the name.
+    | { kind: "pod"; label: string; pod: string; container: string; relookup?: () => Promise<Endpoint> }
     | { kind: "target"; label: string; target: string };
 
 export interface RemoteScript {
@@ -142,8 +144,9 @@ export async function runRemote(access: ResolvedAccess, endpoint: Endpoint, job:
     const timeoutSeconds = job.timeoutSeconds ?? policy.timeoutSeconds;
     const maxAttempts = policy.retries + 1;
     let last: RemoteError | undefined;
+    let target = endpoint;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const { file, args, input } = buildRemoteInvocation(access, endpoint, job.script, job.stdin, timeoutSeconds);
+        const { file, args, input } = buildRemoteInvocation(access, target, job.script, job.stdin, timeoutSeconds);
         const r = await runOnce(file, args, input, timeoutSeconds);
         const markerAt = r.stdout.lastIndexOf(END_MARKER);
         if (r.ok && markerAt >= 0) {
@@ -184,9 +187,13 @@ export async function runRemote(access: ResolvedAccess, endpoint: Endpoint, job:
             detail = `the command failed with exit ${r.exitCode}${said ? `: ${said[2]}` : ""}`;
             hint = access.kind === "kubectl" ? "check that kubectl can reach the cluster and exec into the pod" : "check that the target is reachable through access.prefix";
         }
-        last = remoteError({ where: endpoint.label, step, detail, exitCode: r.exitCode, stderr: said ? "" : r.stderr, attempts: attempt, transient, hint });
+        const k = access.kind === "kubectl" && !r.ok && !r.timedOut && !r.spawnError ? kubectlFailure(access, r.stderr) : null;
+        if (k) ({ detail, transient, hint } = k);
+        last = remoteError({ where: endpoint.label, step, detail, exitCode: r.exitCode, stderr: said || k?.quiet ? "" : r.stderr, attempts: attempt, transient, hint });
         if (!transient || attempt === maxAttempts) break;
         await delay(backoffMs(attempt));
+        // A replaced pod: the next attempt goes to the node's pod of now.
+        if (k?.podGone && target.kind === "pod" && target.relookup) target = await target.relookup();
     }
     throw last;
 }
@@ -201,17 +208,20 @@ export async function runKubectl(access: ResolvedAccess & { kind: "kubectl" }, a
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
         const r = await runOnce(access.kubectl, [...kubectlBaseArgs(access, policy.timeoutSeconds), ...args], undefined, policy.timeoutSeconds);
         if (r.ok) return r.stdout;
-        const transient = !r.spawnError && !KUBECTL_PERMANENT.test(r.stderr);
-        const detail = r.spawnError ? `could not run ${access.kubectl}: ${r.spawnError}` : r.timedOut ? `no answer within ${policy.timeoutSeconds}s` : `kubectl failed with exit ${r.exitCode}`;
+        let transient = !r.spawnError && !KUBECTL_PERMANENT.test(r.stderr);
+        let detail = r.spawnError ? `could not run ${access.kubectl}: ${r.spawnError}` : r.timedOut ? `no answer within ${policy.timeoutSeconds}s` : `kubectl failed with exit ${r.exitCode}`;
+        let hint: string | undefined = "check access.kubeconfig, access.context and access.namespace, and that the API server is reachable";
+        const k = !r.spawnError && !r.timedOut ? kubectlFailure(access, r.stderr) : null;
+        if (k) ({ detail, transient, hint } = k);
         last = remoteError({
             where: "kubectl",
             step,
             detail,
             exitCode: r.exitCode,
-            stderr: r.stderr,
+            stderr: k?.quiet ? "" : r.stderr,
             attempts: attempt,
             transient,
-            hint: "check access.kubeconfig, access.context and access.namespace, and that the API server is reachable",
+            hint,
         });
         if (!transient || attempt === maxAttempts) break;
         await delay(backoffMs(attempt));

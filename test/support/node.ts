@@ -3,15 +3,25 @@
  * pidfiles), independently of the product's own parsers, so tests compare the product's
  * claims with what the node really shows.
  */
-import type { NodeSpec } from "../../components";
+import type { Access, NodeSpec } from "../../components";
 import type { StackConfig } from "../../stacks/program";
 import { LabNode, LabStatus, labAccess, podOk, podSh } from "./lab";
+
+let defaultAccess: ((lab: LabStatus) => Access) | null = null;
+
+/**
+ * The access configFor uses when a test gives none: the lab's command access, unless a test
+ * file runs the same tests through another transport (kubectl through the lab's API stand-in).
+ */
+export function useDefaultAccess(make: ((lab: LabStatus) => Access) | null): void {
+    defaultAccess = make;
+}
 
 /** Harness config (`kube-ovn-ipsec:<key>`) for the lab, with overrides. */
 export function configFor(lab: LabStatus, over: Omit<Partial<StackConfig>, "nodes"> & { nodes?: Array<LabNode | NodeSpec> } = {}): Record<string, unknown> {
     const nodes = (over.nodes ?? lab.nodes).map((n) => ({ name: n.name, systemId: n.systemId }));
     const cfg: StackConfig = {
-        access: labAccess(lab),
+        access: defaultAccess ? defaultAccess(lab) : labAccess(lab),
         waitFor: "configured",
         timeoutSeconds: 60,
         execTimeoutSeconds: 30,
