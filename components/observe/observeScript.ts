@@ -94,8 +94,11 @@ ${nodeFactsLines()}
 section tunnels
 exec 3>&1
 trc=$( { { show; echo $? >&4; } | head -c ${cap} >&3; } 4>&1 )
+# A cut output may end mid-line: the next section header must start a line of its own.
+echo
 section ike
 irc=$( { { bounded 5 ipsec status 2>/dev/null; echo $? >&4; } | head -c ${cap} >&3; } 4>&1 )
+echo
 section codes
 printf 'tunnels_rc=%s\\nike_rc=%s\\n' "$trc" "$irc"
 `;

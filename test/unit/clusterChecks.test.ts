@@ -97,6 +97,13 @@ describe("checkCluster with kubectl", () => {
         ["a v1.14 image", { image: "kubeovn/kube-ovn:v1.14.2-mc" }, /Kube-OVN v1\.14\.2-mc has built-in IPsec/],
         ["built-in IPsec switched on", { image: "registry.local/kube-ovn:custom", args: ["--enable-ovn-ipsec=true"] }, /runs with --enable-ovn-ipsec=true: this cluster manages IPsec itself/],
         ["a release without IPsec", { image: "kubeovn/kube-ovn:v1.10.2" }, /predates IPsec support/],
+        // The digest is not a tag: the tag before it decides.
+        ["a digest-pinned v1.13 image", { image: "docker.io/kubeovn/kube-ovn:v1.13.0@sha256:" + "ab".repeat(32) }, /Kube-OVN v1\.13\.0 has built-in IPsec/],
+        ["a v1.13 image from a registry with a port", { image: "registry.local:5000/kubeovn/kube-ovn:v1.13.4" }, /Kube-OVN v1\.13\.4 has built-in IPsec/],
+        // Unknown versions are refused, saying how to state one.
+        ["an image pinned only by digest", { image: "kubeovn/kube-ovn@sha256:" + "cd".repeat(32) }, /cannot tell which Kube-OVN version this cluster runs: its image "kubeovn\/kube-ovn@sha256:cdcd.*" carries no version tag[\s\S]*set access\.kubeOvnVersion/],
+        ["an image with no tag", { image: "registry.local:5000/kubeovn/kube-ovn" }, /carries no version tag/],
+        ["a custom tag", { image: "registry.local/kube-ovn:custom-build" }, /carries no version tag/],
     ])("refuses %s", async (_name, deployment, expected) => {
         const cluster = healthy();
         cluster.deployments = [{ name: "kube-ovn-controller", ...deployment }];
@@ -104,6 +111,37 @@ describe("checkCluster with kubectl", () => {
         expect(e.message).toMatch(/step "check-kube-ovn-version" failed/);
         expect(e.message).toMatch(expected);
         expect(e.message).toContain("nothing was changed");
+        expect(execs()).toEqual([]);
+    });
+
+    it("no kube-ovn-controller Deployment: refused unless the version is stated", async () => {
+        const cluster = healthy();
+        cluster.deployments = [];
+        const e = await check(cluster);
+        expect(e.message).toMatch(/cannot tell which Kube-OVN version this cluster runs: there is no kube-ovn-controller Deployment in namespace kube-system/);
+        expect(execs()).toEqual([]);
+        await api.close();
+        // Stated: the checks go on (to the NB leader read, which this fake API cannot serve).
+        const stated = await check(cluster, { kubeOvnVersion: "v1.12.35" });
+        expect(stated.message).toMatch(/\[ovn-central\] step "read-nb-global" failed/);
+    });
+
+    it.each([
+        ["a digest-pinned image, version stated", "kubeovn/kube-ovn@sha256:" + "ef".repeat(32), "v1.12.22"],
+        ["a custom tag, version stated", "registry.local/kube-ovn:custom-build", "v1.12.22"],
+        ["a v1.12 image with a digest", "docker.io/kubeovn/kube-ovn:v1.12.22@sha256:" + "01".repeat(32), undefined],
+    ])("accepts %s", async (_name, image, stated) => {
+        const cluster = healthy();
+        cluster.deployments = [{ name: "kube-ovn-controller", image }];
+        const e = await check(cluster, stated === undefined ? {} : { kubeOvnVersion: stated });
+        expect(e.message).toMatch(/\[ovn-central\] step "read-nb-global" failed/);
+    });
+
+    it("a stated version that contradicts the image is refused", async () => {
+        const cluster = healthy();
+        cluster.deployments = [{ name: "kube-ovn-controller", image: "docker.io/kubeovn/kube-ovn:v1.11.9" }];
+        const e = await check(cluster, { kubeOvnVersion: "v1.12.22" });
+        expect(e.message).toMatch(/access\.kubeOvnVersion is v1\.12\.22 but kube-ovn-controller runs docker\.io\/kubeovn\/kube-ovn:v1\.11\.9/);
         expect(execs()).toEqual([]);
     });
 
