@@ -127,6 +127,16 @@ ${p.guard ? "guard_install" : "guard_remove"}
 # daemon: so start the monitor only after the paths are in OVSDB, and start the IKE daemon only
 # if the monitor did not.
 mark() { grep -qx "$1" "$MARK" 2>/dev/null && return 0; out=$(echo "$1" 2>&1 >>"$MARK") || fail_cmd write-marker "$out" "writing $MARK"; }
+pid_alive() { p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+charon_gone() { ! pid_alive /var/run/charon.pid; }
+# A charon whose starter died (killed, or its pod restarted under it) answers \`ipsec status\`
+# but can never be given connections: \`ipsec update\` goes through the starter. Stop it, so that
+# the start below brings up a pair that works.
+if pid_alive /var/run/charon.pid && ! pid_alive /var/run/starter.charon.pid; then
+    kill -TERM "$(cat /var/run/charon.pid)" 2>/dev/null
+    wait_until 10 charon_gone || kill -KILL "$(cat /var/run/charon.pid)" 2>/dev/null
+    wait_until 5 charon_gone || fail $TRANSIENT start-ike-daemon "a strongSwan charon without its starter (pid $(cat /var/run/charon.pid)) did not stop"
+fi
 if ike_up; then ike_before=1; else ike_before=0; fi
 ${p.restartServices ? `if monitor_up; then
     run_service openvswitch-ipsec restart || fail_cmd restart-ipsec "$(service_said)" "service openvswitch-ipsec restart (the kernel had lost the IPsec policies)"
