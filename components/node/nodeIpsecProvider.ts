@@ -10,6 +10,7 @@ import { runKubectl, runRemote } from "../transport/exec";
 import { isRemoteError } from "../transport/remoteError";
 import { newBoundary, parseFacts, parseSections } from "../transport/scriptKit";
 import { Limiter, createLimiter } from "../util/concurrency";
+import { isUnknownInput } from "../util/unknown";
 import { FILE_PREFIX, IPSEC_DIR, nodeFilePaths, sha256Hex } from "./nodeFiles";
 import { PreviousConfig, applyPayload, applyScript, readScript, removeScript } from "./nodeScripts";
 
@@ -168,9 +169,11 @@ export const nodeIpsecProvider: pulumi.dynamic.ResourceProvider = {
     /** Re-checks what matters at the node boundary; reasons never include the values. */
     async check(_olds: NodeIpsecInputs, news: NodeIpsecInputs) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (typeof news.certPem === "string" && !PEM_CERT.test(news.certPem)) failures.push({ property: "certPem", reason: "must be one PEM certificate" });
-        if (typeof news.caCertPem === "string" && !PEM_CERT.test(news.caCertPem)) failures.push({ property: "caCertPem", reason: "must be one PEM certificate" });
-        if (typeof news.privateKeyPem === "string" && !PEM_KEY.test(news.privateKeyPem)) failures.push({ property: "privateKeyPem", reason: "must be one PEM private key" });
+        // In a preview, values not known yet arrive as the unknown sentinel: nothing to check yet.
+        const known = (v: unknown): v is string => typeof v === "string" && !isUnknownInput(v);
+        if (known(news.certPem) && !PEM_CERT.test(news.certPem)) failures.push({ property: "certPem", reason: "must be one PEM certificate" });
+        if (known(news.caCertPem) && !PEM_CERT.test(news.caCertPem)) failures.push({ property: "caCertPem", reason: "must be one PEM certificate" });
+        if (known(news.privateKeyPem) && !PEM_KEY.test(news.privateKeyPem)) failures.push({ property: "privateKeyPem", reason: "must be one PEM private key" });
         return { inputs: news, failures };
     },
 
