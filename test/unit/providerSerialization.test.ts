@@ -3,6 +3,7 @@
  * way Pulumi's dynamic-provider host loads them (require-from-string), and callable.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import * as fs from "fs";
 import * as path from "path";
 import { KubeOvnIpsec } from "../../components";
@@ -65,6 +66,14 @@ describe("serialized providers", () => {
             { property: "privateKeyPem", reason: "must be one PEM private key" },
         ]);
         expect(JSON.stringify(r.failures)).not.toContain("secret-value-xyz");
+    });
+
+    it("the loaded node provider's check accepts what a preview does not know yet (the SDK's unknown sentinel), and still checks the rest", async () => {
+        const node = providers.get("NodeIpsec") as Provider;
+        // A first `pulumi up` previews before any certificate exists (issue 14).
+        const unknown = { certPem: unknownValue, caCertPem: unknownValue, privateKeyPem: unknownValue };
+        expect((await node.check({}, unknown)).failures).toEqual([]);
+        expect((await node.check({}, { ...unknown, caCertPem: "nope" })).failures).toEqual([{ property: "caCertPem", reason: "must be one PEM certificate" }]);
     });
 });
 
