@@ -3,15 +3,13 @@
  * and a run with no change executes nothing on any node and reports no diff (with refresh,
  * only read-only commands run).
  */
-import { stackProgram } from "../../stacks/program";
-import { Harness } from "../harness/engine";
+import { Harness } from "../../tools/engine/engine";
 import { ExecProxy } from "../support/execProxy";
 import { LabStatus, freshLab, labAccess, labOk } from "../support/lab";
 import { configFor } from "../support/node";
 
 jest.setTimeout(240_000);
 
-const program = stackProgram;
 let lab: LabStatus;
 const proxy = new ExecProxy();
 const config = (parallelism: number) => configFor(lab, { access: proxy.wrap(labAccess(lab)), parallelism });
@@ -24,10 +22,10 @@ afterAll(() => labOk("down"));
 
 describe("parallelism", () => {
     it.each([1, 2, 3])("with parallelism %i, at most that many commands run on nodes at once", async (parallelism) => {
-        const h = new Harness({ project: "kube-ovn-ipsec", stack: `parallel-${parallelism}` });
+        const h = new Harness({ stack: `parallel-${parallelism}` });
         try {
             proxy.clear();
-            const up = await h.up(program, { config: config(parallelism) });
+            const up = await h.up({ config: config(parallelism) });
             expect(up.outputs.summary).toMatchObject({ ready: true });
             const nodeExecs = proxy.records().filter(onNodes());
             expect(nodeExecs.length).toBeGreaterThanOrEqual(2 * lab.nodes.length); // apply + status per node
@@ -43,8 +41,8 @@ describe("parallelism", () => {
 describe("idempotency", () => {
     let h: Harness;
     beforeAll(async () => {
-        h = new Harness({ project: "kube-ovn-ipsec", stack: "idempotent" });
-        await h.up(program, { config: config(10) });
+        h = new Harness({ stack: "idempotent" });
+        await h.up({ config: config(10) });
     });
     afterAll(async () => {
         await h.destroy();
@@ -53,7 +51,7 @@ describe("idempotency", () => {
 
     it("a second run with no change executes nothing on any node and reports no diff", async () => {
         proxy.clear();
-        const again = await h.up(program, { config: config(10) });
+        const again = await h.up({ config: config(10) });
         expect(proxy.records()).toEqual([]);
         const dynamic = again.steps.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic"));
         expect(dynamic.length).toBe(lab.nodes.length + 3);
@@ -71,7 +69,7 @@ describe("idempotency", () => {
         // Read-only: no script that writes, sets or starts anything.
         for (const r of reads) expect(r.argv).not.toMatch(/vsctl set |vsctl remove |nbctl [^\n]*\bset |run_service "\$ST"|awk -v ca=|mv -f /);
         proxy.clear();
-        const after = await h.up(program, { config: config(10) });
+        const after = await h.up({ config: config(10) });
         expect(after.steps.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic") && s.op !== "same")).toEqual([]);
         expect(proxy.records()).toEqual([]);
     });

@@ -3,23 +3,9 @@
  * pidfiles), independently of the product's own parsers, so tests compare the product's
  * claims with what the node really shows.
  */
-import type { NodeSpec } from "../../components";
-import type { StackConfig } from "../../stacks/program";
-import { LabNode, LabStatus, labAccess, podOk, podSh } from "./lab";
+import { LabNode, LabStatus, podOk, podSh } from "./lab";
 
-/** Harness config (`kube-ovn-ipsec:<key>`) for the lab, with overrides. */
-export function configFor(lab: LabStatus, over: Omit<Partial<StackConfig>, "nodes"> & { nodes?: Array<LabNode | NodeSpec> } = {}): Record<string, unknown> {
-    const nodes = (over.nodes ?? lab.nodes).map((n) => ({ name: n.name, systemId: n.systemId }));
-    const cfg: StackConfig = {
-        access: labAccess(lab),
-        waitFor: "configured",
-        timeoutSeconds: 60,
-        execTimeoutSeconds: 30,
-        ...over,
-        nodes,
-    };
-    return Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined).map(([k, v]) => [`kube-ovn-ipsec:${k}`, v]));
-}
+export { configFor } from "../../lab/stackConfig";
 
 const target = (lab: LabStatus, node: string) => {
     const n = lab.nodes.find((x) => x.name === node);
