@@ -94,6 +94,7 @@ export interface DeploymentOutcome {
     refreshMs: number | null;
     deleteMs: number;
     run: number;
+    startedAt: number;
     durationMs: number;
 }
 
@@ -286,6 +287,7 @@ export class Deployment {
             refreshMs,
             deleteMs,
             run: s.run,
+            startedAt: this.startedAt,
             durationMs: Date.now() - this.startedAt,
         };
     }

@@ -345,6 +345,7 @@ export class Harness {
             log: outcome.log,
             programOutput: outcome.programOutput,
             warnings: outcome.warnings,
+            startedAt: outcome.startedAt,
             durationMs: outcome.durationMs,
         };
     }

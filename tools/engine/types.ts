@@ -105,6 +105,8 @@ export interface OperationResult {
     programOutput: string[];
     /** Engine warnings (e.g. pending operations from an interrupted deployment). */
     warnings: string[];
+    /** When the deployment started (epoch ms) and how long it took. */
+    startedAt: number;
     durationMs: number;
 }
 
