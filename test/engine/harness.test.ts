@@ -431,6 +431,20 @@ describe("engine behaviour (pulumi/pulumi v3.248.0 pkg/resource/deploy, cited in
         const result = await h.up({ ...program, refresh: true });
         expect(ops(result)).toEqual(["configure:default", "read:a", "check:a", "diff:a", "update:a"]);
         expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("a-v1");
+
+        // The same program in a project whose Pulumi.yaml says `options: refresh: always`.
+        const root = mkdtempSync(join(tmpdir(), "koi-refresh-always-"));
+        try {
+            writeFileSync(join(root, "Pulumi.yaml"), `name: files\nruntime:\n  name: nodejs\n  options:\n    tsconfig: tsconfig.json\nmain: ${join(FILES, "index.ts")}\noptions:\n  refresh: always\n`);
+            const always = new Harness({ projectDir: root, stack: "test", state: h.snapshot() });
+            writeFileSync(join(dir, "a.txt"), "edited");
+            expect(ops(await always.up(program))).toEqual(["configure:default", "read:a", "check:a", "diff:a", "update:a"]);
+            // An explicit `refresh: false` (`--refresh=false`) wins.
+            writeFileSync(join(dir, "a.txt"), "edited");
+            expect(ops(await always.up({ ...program, refresh: false }))).toEqual(["configure:default", "check:a", "diff:a"]);
+        } finally {
+            rmSync(root, { recursive: true, force: true });
+        }
     });
 
     test("programs are type-checked as the CLI compiles them: a type error fails with the compiler's message", async () => {

@@ -320,6 +320,8 @@ export class Deployment {
     private lastSaved: HarnessState;
 
     private save(): void {
+        // A killed CLI saves nothing more.
+        if (this.interrupted) return;
         this.lastSaved = this.snapshot();
         if (!this.settings.dryRun) this.owner.checkpoint(this.lastSaved);
     }
