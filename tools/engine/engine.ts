@@ -99,8 +99,8 @@ export class Harness {
     readonly stack: string;
     /** Every provider call of every operation, in start order. */
     readonly journal: JournalEntry[] = [];
-    /** Pids of every provider host this harness started (one per deployment that needed one). */
-    readonly hostPids: number[] = [];
+    /** Every provider host this harness started (one per deployment), in order. */
+    readonly hosts: Array<{ pid: number; cwd: string; entry: string }> = [];
     private current: HarnessState;
     private readonly hostLines: string[] = [];
     private readonly programLines: string[] = [];
@@ -116,6 +116,10 @@ export class Harness {
         this.stack = options.state?.stack ?? options.stack ?? "test";
         if (options.state && (options.state as { version: number }).version !== 2) throw new Error("harness: this state was written by an older harness (version 1); start from an empty state");
         this.current = options.state ? (JSON.parse(JSON.stringify(options.state)) as HarnessState) : { version: 2, project: this.project, stack: this.stack, resources: [], pendingOperations: [] };
+    }
+
+    get hostPids(): number[] {
+        return this.hosts.map((h) => h.pid);
     }
 
     get project(): string {
@@ -312,7 +316,7 @@ export class Harness {
                             userLog?.(line);
                         },
                     });
-                    this.hostPids.push(host.pid);
+                    this.hosts.push({ pid: host.pid, cwd: host.cwd, entry: host.entry });
                     this.runningHosts.add(host);
                     const stop = host.stop.bind(host);
                     host.stop = () => {

@@ -178,6 +178,9 @@ export class DynamicProviderHost {
         private readonly client: provrpc.ResourceProviderClient,
         readonly port: number,
         private readonly onLog: ((line: string) => void) | undefined,
+        /** The host's working directory and the dynamic-provider script it runs. */
+        readonly cwd: string,
+        readonly entry: string,
     ) {
         // If the caller forgets stop(), neither keep this process alive nor leave a host behind.
         realProcess.once("exit", this.exitHook);
@@ -247,7 +250,7 @@ export class DynamicProviderHost {
             "grpc.keepalive_timeout_ms": 2000,
             "grpc.keepalive_permit_without_calls": 1,
         });
-        host = new DynamicProviderHost(child, client, port, options.onLog);
+        host = new DynamicProviderHost(child, client, port, options.onLog, cwd, entry);
         for (const line of early) host.appendLog(line);
         return host;
     }
