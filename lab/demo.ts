@@ -8,13 +8,13 @@
  *
  *   npm run demo                  # install, lab up, deploy, print status
  *   npm run demo -- off | on      # enabled=false / true
- *   npm run demo -- refresh       # re-read status
+ *   npm run demo -- refresh       # re-read status (refresh --run-program: outputs recomputed)
  *   npm run demo -- destroy       # remove IPsec from the lab nodes (the lab stays up)
  */
 import * as fs from "fs";
 import * as path from "path";
 import type { IpsecStatus } from "../components";
-import { Harness, HarnessError, HarnessState } from "../tools/engine/engine";
+import { Harness, HarnessError, HarnessState, unwrapMap } from "../tools/engine/engine";
 import { labStatus } from "./labStatus";
 import { configFor } from "./stackConfig";
 
@@ -44,12 +44,15 @@ async function main(command: string): Promise<void> {
     try {
         if (command === "up" || command === "on" || command === "off") {
             const result = await h.up({ config });
-            const planned = (result.preview?.steps ?? []).filter((s) => s.op !== "same").map((s) => `${s.op} ${s.name}`);
-            console.log(`preview: ${planned.length === 0 ? "no changes" : planned.join(", ")}`);
+            const counts = new Map<string, number>();
+            for (const s of result.preview?.steps ?? []) if (s.op !== "same") counts.set(s.op, (counts.get(s.op) ?? 0) + 1);
+            console.log(`preview: ${counts.size === 0 ? "no changes" : [...counts].map(([op, n]) => `${n} to ${op}`).join(", ")}`);
             printStatus(result.outputs.status as IpsecStatus);
         } else if (command === "refresh") {
-            await h.refresh({ config });
-            printStatus(h.outputsOf("kube-ovn-ipsec-status") as unknown as IpsecStatus);
+            // `pulumi refresh --run-program`: the stack outputs are recomputed from what was read.
+            await h.refresh({ config, runProgram: true });
+            const stack = h.state.resources.find((r) => r.kind === "stack");
+            printStatus(stack ? (unwrapMap(stack.outputs).status as IpsecStatus) : undefined);
         } else if (command === "destroy") {
             await h.destroy({ config });
             console.log("IPsec removed from every lab node; nb_global ipsec=false");
