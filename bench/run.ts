@@ -16,9 +16,8 @@ import * as fs from "fs";
 import * as path from "path";
 import type { CommandAccess } from "../components";
 import { validateArgs } from "../components/validation";
-import { stackProgram } from "../stacks/program";
-import { Harness, OperationResult, UpResult } from "../test/harness/engine";
-import { DynamicProviderHost } from "../test/harness/providerHost";
+import { Harness, OperationResult, UpResult } from "../tools/engine/engine";
+import { DynamicProviderHost } from "../tools/engine/providerHost";
 import { LabStatus, freshLab, labAccess, labOk, podSh } from "../test/support/lab";
 import { configFor, nbIpsec, otherConfig, servicePids, tunnelHeaders } from "../test/support/node";
 import { ExecCounts, ExecLog, countExecs } from "./execLog";
@@ -39,7 +38,6 @@ const RESULTS = path.join(__dirname, "results");
 const LOG_DIR = path.join(RESULTS, "exec-logs");
 const NO_TUNNELS = "No tunnels configured with IPsec";
 
-const program = stackProgram;
 
 // ------------------------------------------------------------------------------------------
 // Independent checks of the lab (the product's own status is not taken on trust)
@@ -98,7 +96,7 @@ async function openSession(lab: LabStatus, log: ExecLog): Promise<Session> {
     const host = await DynamicProviderHost.start();
     const hostStartMs = performance.now() - t0;
     const access: CommandAccess = { ...labAccess(lab), prefix: log.wrap(lab.prefix) };
-    return { lab, log, access, host, hostStartMs, h: new Harness({ project: "kube-ovn-ipsec", stack: "bench", host }) };
+    return { lab, log, access, host, hostStartMs, h: new Harness({ stack: "bench", host }) };
 }
 
 async function closeSession(s: Session): Promise<void> {
@@ -127,7 +125,7 @@ async function timed<T>(s: Session, op: () => Promise<T>): Promise<Timed<T>> {
     return { wallMs, startedAt, result, execs, cpuBusyPct };
 }
 
-const up = (s: Session, over: { enabled?: boolean } = {}) => timed(s, () => s.h.up(program, { config: configFor(s.lab, { access: s.access, ...over }) }));
+const up = (s: Session, over: { enabled?: boolean } = {}) => timed(s, () => s.h.up({ config: configFor(s.lab, { access: s.access, ...over }) }));
 
 const GROUPS: Record<string, string> = {
     PrivateKey: "keys+certs (tls)",
@@ -182,7 +180,7 @@ async function enable(s: Session, run: number): Promise<EnableSample> {
         hostStartMs: s.hostStartMs,
         wallMs: t.wallMs,
         coldWallMs: s.hostStartMs + t.wallMs,
-        programMs: t.result.timings.programMs,
+        programMs: t.result.timings.programMs ?? 0,
         execs: t.execs,
         cpuBusyPct: t.cpuBusyPct,
         phases: phasesOf(t.result, t.startedAt),

@@ -1,24 +1,23 @@
 /**
  * The main job without a Pulumi CLI: deploy the stack program to the lab (`up`), show what the
- * nodes report, turn IPsec off and on, or remove it (`destroy`). The real stack program runs,
- * and every node step runs in Pulumi's real dynamic-provider host; what the Pulumi engine would
- * do around them (ordering, state) is done by the test harness (test/harness). The state is
+ * nodes report, turn IPsec off and on, or remove it (`destroy`). The program is started the way
+ * `pulumi up` starts it (Pulumi.yaml `main` through @pulumi/pulumi/cmd/run, type-checked, a
+ * preview first), and every node step runs in Pulumi's real dynamic-provider host; what the
+ * Pulumi engine does around them (steps, ordering, state) is done by tools/engine. The state is
  * kept in the lab's state dir, unencrypted: this is a demo, not a backend.
  *
  *   npm run demo                  # install, lab up, deploy, print status
  *   npm run demo -- off | on      # enabled=false / true
- *   npm run demo -- refresh       # re-read status
+ *   npm run demo -- refresh       # re-read status (refresh --run-program: outputs recomputed)
  *   npm run demo -- destroy       # remove IPsec from the lab nodes (the lab stays up)
  */
 import * as fs from "fs";
 import * as path from "path";
 import type { IpsecStatus } from "../components";
-import { stackProgram } from "../stacks/program";
-import { Harness, HarnessError, HarnessState } from "../test/harness/engine";
-import { labStatus } from "../test/support/lab";
-import { configFor } from "../test/support/node";
+import { Harness, HarnessError, HarnessState, unwrapMap } from "../tools/engine/engine";
+import { labStatus } from "./labStatus";
+import { configFor } from "./stackConfig";
 
-const program = stackProgram;
 
 function printStatus(status: IpsecStatus | undefined): void {
     if (!status) return;
@@ -39,17 +38,23 @@ async function main(command: string): Promise<void> {
     if (!lab.up) throw new Error("the lab is not up: run `npm run lab -- up` first");
     const stateFile = path.join(lab.stateDir, "demo-state.json");
     const state = fs.existsSync(stateFile) ? (JSON.parse(fs.readFileSync(stateFile, "utf8")) as HarnessState) : undefined;
-    const h = new Harness({ project: "kube-ovn-ipsec", stack: "lab", state });
+    const h = new Harness({ stack: "lab", state });
+    const config = configFor(lab, { enabled: command !== "off" });
     const started = Date.now();
     try {
         if (command === "up" || command === "on" || command === "off") {
-            const result = await h.up(program, { config: configFor(lab, { enabled: command !== "off" }) });
+            const result = await h.up({ config });
+            const counts = new Map<string, number>();
+            for (const s of result.preview?.steps ?? []) if (s.op !== "same") counts.set(s.op, (counts.get(s.op) ?? 0) + 1);
+            console.log(`preview: ${counts.size === 0 ? "no changes" : [...counts].map(([op, n]) => `${n} to ${op}`).join(", ")}`);
             printStatus(result.outputs.status as IpsecStatus);
         } else if (command === "refresh") {
-            await h.refresh();
-            printStatus(h.outputsOf("kube-ovn-ipsec-status") as unknown as IpsecStatus);
+            // `pulumi refresh --run-program`: the stack outputs are recomputed from what was read.
+            await h.refresh({ config, runProgram: true });
+            const stack = h.state.resources.find((r) => r.kind === "stack");
+            printStatus(stack ? (unwrapMap(stack.outputs).status as IpsecStatus) : undefined);
         } else if (command === "destroy") {
-            await h.destroy();
+            await h.destroy({ config });
             console.log("IPsec removed from every lab node; nb_global ipsec=false");
         } else {
             throw new Error(`unknown command ${command}: use up | on | off | refresh | destroy`);

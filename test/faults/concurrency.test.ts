@@ -4,8 +4,7 @@
  * changes nothing and reports no change but the re-observed status (with refresh, only
  * read-only commands run).
  */
-import { stackProgram } from "../../stacks/program";
-import { Harness } from "../harness/engine";
+import { Harness } from "../../tools/engine/engine";
 import { ExecProxy } from "../support/execProxy";
 import { purposeOf } from "../../components/transport/scriptKit";
 import { LabNode, LabStatus, freshLab, labAccess, labOk, podOk } from "../support/lab";
@@ -13,7 +12,6 @@ import { configFor, otherConfig, servicePids } from "../support/node";
 
 jest.setTimeout(240_000);
 
-const program = stackProgram;
 let lab: LabStatus;
 const proxy = new ExecProxy();
 const config = (parallelism: number) => configFor(lab, { access: proxy.wrap(labAccess(lab)), parallelism });
@@ -28,10 +26,10 @@ afterAll(() => labOk("down"));
 
 describe("parallelism", () => {
     it.each([1, 2, 3])("with parallelism %i, at most that many commands run on nodes at once", async (parallelism) => {
-        const h = new Harness({ project: "kube-ovn-ipsec", stack: `parallel-${parallelism}` });
+        const h = new Harness({ stack: `parallel-${parallelism}` });
         try {
             proxy.clear();
-            const up = await h.up(program, { config: config(parallelism) });
+            const up = await h.up({ config: config(parallelism) });
             expect(up.outputs.summary).toMatchObject({ ready: true });
             const nodeExecs = proxy.records().filter(onNodes());
             expect(nodeExecs.length).toBeGreaterThanOrEqual(2 * lab.nodes.length); // apply + status per node
@@ -47,8 +45,8 @@ describe("parallelism", () => {
 describe("idempotency", () => {
     let h: Harness;
     beforeAll(async () => {
-        h = new Harness({ project: "kube-ovn-ipsec", stack: "idempotent" });
-        await h.up(program, { config: config(10) });
+        h = new Harness({ stack: "idempotent" });
+        await h.up({ config: config(10) });
     });
     afterAll(async () => {
         await h.destroy();
@@ -57,7 +55,7 @@ describe("idempotency", () => {
 
     it("a second run with no change reads each node once, changes nothing, and only the status is re-observed", async () => {
         proxy.clear();
-        const again = await h.up(program, { config: config(10) });
+        const again = await h.up({ config: config(10) });
         const records = proxy.records();
         // Exactly one read-only command per node, and one read of nb_global on the central.
         for (const n of lab.nodes) expect(records.filter((r) => r.target === n.target).map((r) => purposeOf(r.argv))).toEqual([{ name: "observe", readOnly: true }]);
@@ -80,7 +78,7 @@ describe("idempotency", () => {
         // Read-only by what the nodes show, not by the scripts' labels: nothing on them changed.
         expect(lab.nodes.map(nodeFingerprint)).toEqual(fingerprints);
         proxy.clear();
-        const after = await h.up(program, { config: config(10) });
+        const after = await h.up({ config: config(10) });
         expect(after.steps.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic") && s.op !== "same").map((s) => s.name)).toEqual(["kube-ovn-ipsec-status"]);
         expect(proxy.records().every((r) => purposeOf(r.argv)?.readOnly === true)).toBe(true);
     });

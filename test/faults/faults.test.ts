@@ -5,8 +5,7 @@
  * fault is gone a re-run converges without touching the healthy nodes.
  */
 import { X509Certificate } from "crypto";
-import { stackProgram } from "../../stacks/program";
-import { Harness, HarnessError, UpResult } from "../harness/engine";
+import { Harness, HarnessError, UpResult } from "../../tools/engine/engine";
 import { purposeOf } from "../../components/transport/scriptKit";
 import { ExecProxy } from "../support/execProxy";
 import { LabNode, LabStatus, freshLab, labAccess, labOk, podOk, podSh } from "../support/lab";
@@ -14,7 +13,6 @@ import { configFor, otherConfig, ourFiles, servicePids } from "../support/node";
 
 jest.setTimeout(240_000);
 
-const program = stackProgram;
 const EXEC_TIMEOUT = 12;
 const RETRIES = 2;
 
@@ -46,16 +44,16 @@ async function setUp(phase: "enable" | "rotation"): Promise<void> {
         if (h.state.resources.some((r) => r.kind === "dynamic")) await h.destroy();
         scrub();
     } else if (!h.state.resources.some((r) => r.type.endsWith(":IpsecSwitch"))) {
-        await h.up(program, { config: config() });
+        await h.up({ config: config() });
     }
     proxy.clear();
 }
 
 /** The run of the phase: an enable, or renewing every certificate (its early-renewal window). */
 function theRun(phase: "enable" | "rotation", retries: number): Promise<UpResult> {
-    if (phase === "enable") return h.up(program, { config: config(retries) });
+    if (phase === "enable") return h.up({ config: config(retries) });
     const certs = h.resourcesOfType("tls:index/locallySignedCert:LocallySignedCert").map((r) => Date.parse(String((h.outputsOf(r.name) as { validityEndTime: string }).validityEndTime)));
-    return h.up(program, { config: config(retries), now: new Date(Math.min(...certs) - 29 * 24 * 3600 * 1000) });
+    return h.up({ config: config(retries), now: new Date(Math.min(...certs) - 29 * 24 * 3600 * 1000) });
 }
 
 interface Fault {
@@ -123,7 +121,7 @@ const faults: Fault[] = [
 
 beforeAll(() => {
     lab = freshLab(3);
-    h = new Harness({ project: "kube-ovn-ipsec", stack: "faults" });
+    h = new Harness({ stack: "faults" });
 });
 afterAll(async () => {
     await h?.close();
@@ -204,7 +202,7 @@ async function runAndCheck(
             // Fault gone: a re-run converges; healthy nodes' steps do not run again.
             const healthyNow = new Map(healthy.map((n) => [n.name, view(n)]));
             // The same config as the failed run: only the fault is gone.
-            const rerun = await h.up(program, { config: config(retries) });
+            const rerun = await h.up({ config: config(retries) });
             expect(rerun.outputs.summary).toMatchObject({ ready: true });
             if (fault.outcome === "node") {
                 for (const n of healthy) expect(nodeOps(rerun, n)).not.toContain("update");

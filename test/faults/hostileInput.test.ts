@@ -2,8 +2,7 @@
  * Hostile and wrong input, one row per case: each is refused with a clear error before anything
  * changes on any node, and each row proves it (no command reached any node, nodes unchanged).
  */
-import { stackProgram } from "../../stacks/program";
-import { Harness, HarnessError } from "../harness/engine";
+import { Harness, HarnessError } from "../../tools/engine/engine";
 import { ExecProxy } from "../support/execProxy";
 import { FakeCluster, FakeKubeApi, startFakeKubeApi } from "../support/fakeKubeApi";
 import { LabStatus, freshLab, labAccess, labOk, podOk } from "../support/lab";
@@ -11,7 +10,6 @@ import { configFor, otherConfig, ourFiles, servicePids } from "../support/node";
 
 jest.setTimeout(120_000);
 
-const program = stackProgram;
 let lab: LabStatus;
 const proxy = new ExecProxy();
 
@@ -82,9 +80,9 @@ beforeAll(() => {
 afterAll(() => labOk("down"));
 
 async function failingUp(config: Record<string, unknown>): Promise<HarnessError> {
-    const h = new Harness({ project: "kube-ovn-ipsec", stack: "hostile" });
+    const h = new Harness({ stack: "hostile" });
     try {
-        const e = await h.up(program, { config }).then(
+        const e = await h.up({ config }).then(
             () => new Error("the run succeeded"),
             (x: unknown) => x as Error,
         );
@@ -99,7 +97,7 @@ describe("wrong arguments", () => {
     it.each(INPUT_ROWS)("%s", async (_case, over, expected) => {
         proxy.clear();
         const error = await failingUp(configFor(lab, { access: proxy.wrap(labAccess(lab)), ...over(lab) }));
-        expect(error.programError).toMatch(/^kube-ovn-ipsec: invalid arguments, nothing was changed:/);
+        expect(error.programError).toMatch(/^ValidationError: kube-ovn-ipsec: invalid arguments, nothing was changed:/m);
         expect(error.programError).toMatch(expected);
         // Nothing ran anywhere, and no resource was even registered with a provider.
         expect(proxy.records()).toEqual([]);

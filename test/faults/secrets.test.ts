@@ -13,8 +13,7 @@ import { nodeFilePaths } from "../../components/node/nodeFiles";
 import { applyScript } from "../../components/node/applyScript";
 import { applyPayload } from "../../components/node/nodePayload";
 import { scriptLimits } from "../../components/transport/access";
-import { stackProgram } from "../../stacks/program";
-import { Harness, HarnessError } from "../harness/engine";
+import { Harness, HarnessError } from "../../tools/engine/engine";
 import { ExecProxy } from "../support/execProxy";
 import { keyFingerprints, leaksIn, privateKeys } from "../support/keyMaterial";
 import { LabStatus, freshLab, labAccess, labOk, labStatus, podOk, podSh } from "../support/lab";
@@ -22,7 +21,6 @@ import { configFor, otherConfig, ourFiles, waitFor } from "../support/node";
 
 jest.setTimeout(240_000);
 
-const program = stackProgram;
 let lab: LabStatus;
 let h: Harness;
 const proxy = new ExecProxy();
@@ -30,7 +28,7 @@ const config = (over: Record<string, unknown> = {}) => configFor(lab, { access: 
 
 beforeAll(() => {
     lab = freshLab(2);
-    h = new Harness({ project: "kube-ovn-ipsec", stack: "secrets" });
+    h = new Harness({ stack: "secrets" });
 });
 afterAll(async () => {
     await h?.close();
@@ -43,20 +41,20 @@ describe("key material across a lifecycle", () => {
         const errors: string[] = [];
         const collect = () => privateKeys(h).forEach((k) => keys.add(k));
 
-        await h.up(program, { config: config() });
+        await h.up({ config: config() });
         collect();
-        await h.up(program, { config: config(), replace: [`kube-ovn-ipsec-${lab.nodes[0].name}-key`] });
+        await h.up({ config: config(), replace: [`kube-ovn-ipsec-${lab.nodes[0].name}-key`] });
         collect();
         labOk("add-node");
         lab = labStatus();
-        await h.up(program, { config: config() });
+        await h.up({ config: config() });
         collect();
         // A failed run: its error messages are scanned too.
         proxy.fault(lab.nodes[1].target, "unreachable");
-        await h.up(program, { config: config({ retries: 0 }), replace: [`kube-ovn-ipsec-${lab.nodes[1].name}-key`] }).catch((e: unknown) => errors.push((e as HarnessError).message));
+        await h.up({ config: config({ retries: 0 }), replace: [`kube-ovn-ipsec-${lab.nodes[1].name}-key`] }).catch((e: unknown) => errors.push((e as HarnessError).message));
         proxy.fault(lab.nodes[1].target, null);
         collect();
-        await h.up(program, { config: config({ enabled: false }) });
+        await h.up({ config: config({ enabled: false }) });
         await h.refresh();
         collect();
         const stateStrings = h.stringsOutsideSecrets();
@@ -70,6 +68,7 @@ describe("key material across a lifecycle", () => {
         const places: Array<[string, string]> = [
             ["argv of every command run", proxy.rawLog()],
             ["provider host log", h.hostLog.join("\n")],
+            ["program output and diagnostics", h.programLog.join("\n")],
             ["error messages", errors.join("\n")],
             ["journal errors", h.journal.map((j) => j.error ?? "").join("\n")],
             ...stateStrings.map((s): [string, string] => [`state ${s.name}.${s.field}.${s.path}`, s.value]),
@@ -83,7 +82,7 @@ describe("key material across a lifecycle", () => {
 
 describe("key files on a node", () => {
     it("are never partial or readable by others, and a killed write leaves the old file", async () => {
-        await h.up(program, { config: config() });
+        await h.up({ config: config() });
         const node = lab.nodes[0];
         const old = otherConfig(lab, node.name);
         const oldKey = podOk(lab, node.target, `cat ${old.private_key}`);
@@ -123,7 +122,7 @@ describe("key files on a node", () => {
         for (const f of ourFiles(lab, node.name).filter((x) => x.includes("/private/"))) expect(podOk(lab, node.target, `stat -c %a ${f}`).trim()).toBe("600");
 
         // The next real run cleans the leftover up.
-        await h.up(program, { config: config(), replace: [`kube-ovn-ipsec-${node.name}-key`] });
+        await h.up({ config: config(), replace: [`kube-ovn-ipsec-${node.name}-key`] });
         expect(ourFiles(lab, node.name).filter((f) => f.endsWith(".koi-tmp"))).toEqual([]);
         const now = otherConfig(lab, node.name);
         expect(podOk(lab, node.target, `stat -c %a ${now.private_key}`).trim()).toBe("600");

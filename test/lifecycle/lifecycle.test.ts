@@ -5,14 +5,12 @@
  * the lab and the harness state, like successive `pulumi up` runs on one stack.
  */
 import { X509Certificate } from "crypto";
-import { stackProgram } from "../../stacks/program";
-import { Harness, HarnessError, UpResult } from "../harness/engine";
+import { Harness, HarnessError, UpResult } from "../../tools/engine/engine";
 import { LabNode, LabStatus, freshLab, labOk, labStatus, podOk, podSh } from "../support/lab";
 import { configFor, ikePeers, ikeUp, nbIpsec, otherConfig, ourFiles, servicePids, triggerIke, tunnelHeaders, waitFor } from "../support/node";
 
 jest.setTimeout(180_000);
 
-const program = stackProgram;
 const NO_TUNNELS = "No tunnels configured with IPsec";
 
 let lab: LabStatus;
@@ -32,7 +30,7 @@ const ops = (result: { journal: Array<{ op: string; name: string; type: string }
 
 beforeAll(() => {
     lab = freshLab(3);
-    h = new Harness({ project: "kube-ovn-ipsec", stack: "lab" });
+    h = new Harness({ stack: "lab" });
 });
 
 afterAll(async () => {
@@ -43,7 +41,7 @@ afterAll(async () => {
 describe("1. enable", () => {
     it("installs the Secrets' content on every node and configures every tunnel", async () => {
         upStarted = Date.now();
-        last = await h.up(program, { config: configFor(lab) });
+        last = await h.up({ config: configFor(lab) });
         const summary = last.outputs.summary as { ready: boolean; tunnelsExpected: number; configured: number };
         expect(summary).toMatchObject({ ready: true, tunnelsExpected: 6, configured: 6 });
         expect(nbIpsec(lab)).toBe("true");
@@ -104,7 +102,7 @@ describe("2. enabled=false and back", () => {
     it("stops IPsec everywhere, keeps certificates and services, and restarts nothing when turned back on", async () => {
         const pidsBefore = lab.nodes.map((n) => servicePids(lab, n.name));
         const confBefore = lab.nodes.map((n) => otherConfig(lab, n.name));
-        const off = await h.up(program, { config: configFor(lab, { enabled: false }) });
+        const off = await h.up({ config: configFor(lab, { enabled: false }) });
         expect(nbIpsec(lab)).toBe("false");
         for (const node of lab.nodes) expect(podOk(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show").trim()).toBe(NO_TUNNELS);
         expect(lab.nodes.map((n) => otherConfig(lab, n.name))).toEqual(confBefore);
@@ -112,7 +110,7 @@ describe("2. enabled=false and back", () => {
         // Only the switch, the status (and the preflight) changed: no node step ran.
         for (const n of nodeNames()) expect(ops(off, `kube-ovn-ipsec-${n}`)).not.toContain("update");
 
-        last = await h.up(program, { config: configFor(lab) });
+        last = await h.up({ config: configFor(lab) });
         for (const node of lab.nodes) {
             const headers = tunnelHeaders(podOk(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show"));
             expect(headers.map((t) => t.state)).toEqual(peersOf(node).map(() => "CONFIGURED"));
@@ -129,7 +127,7 @@ describe("3. rotation", () => {
         const pidsBefore = servicePids(lab, rotated.name);
         const startedAt = Date.now();
 
-        const result = await h.up(program, { config: configFor(lab), replace: [`kube-ovn-ipsec-${rotated.name}-key`] });
+        const result = await h.up({ config: configFor(lab), replace: [`kube-ovn-ipsec-${rotated.name}-key`] });
         const after = new X509Certificate(secretOf(rotated.name).data["tls.crt"]);
         expect(after.serialNumber).not.toBe(before.serialNumber);
         expect(after.publicKey.export({ format: "pem", type: "spki" })).not.toBe(before.publicKey.export({ format: "pem", type: "spki" }));
@@ -161,7 +159,7 @@ describe("3. rotation", () => {
         const notAfter = Math.min(...nodes.map((n) => Date.parse(n.certificateNotAfter)));
         const pidsBefore = lab.nodes.map((n) => servicePids(lab, n.name));
         // 29 days before expiry: inside the default 30-day window.
-        last = await h.up(program, { config: configFor(lab), now: new Date(notAfter - 29 * 24 * 3600 * 1000) });
+        last = await h.up({ config: configFor(lab), now: new Date(notAfter - 29 * 24 * 3600 * 1000) });
         const renewed = last.outputs.nodes as typeof nodes;
         for (const n of renewed) {
             expect(n.certificateSerial).not.toBe(nodes.find((x) => x.name === n.name)?.certificateSerial);
@@ -181,7 +179,7 @@ describe("4. nodes join and leave", () => {
         labOk("add-node");
         lab = labStatus();
         const joined = lab.nodes.find((n) => !old.includes(n.name)) as LabNode;
-        const result = await h.up(program, { config: configFor(lab) });
+        const result = await h.up({ config: configFor(lab) });
         expect(result.outputs.summary).toMatchObject({ ready: true, nodes: 4, tunnelsExpected: 12, configured: 12 });
         const created = result.steps.filter((s) => s.op === "create").map((s) => s.name).sort();
         expect(created).toEqual([`kube-ovn-ipsec-${joined.name}`, `kube-ovn-ipsec-${joined.name}-cert`, `kube-ovn-ipsec-${joined.name}-csr`, `kube-ovn-ipsec-${joined.name}-key`, `kube-ovn-ipsec-${joined.name}-secret`].sort());
@@ -193,7 +191,7 @@ describe("4. nodes join and leave", () => {
     it("a leaving node's resources are deleted and it is left clean", async () => {
         const leaving = lab.nodes[lab.nodes.length - 1];
         const staying = lab.nodes.filter((n) => n.name !== leaving.name);
-        const result = await h.up(program, { config: configFor(lab, { nodes: staying }) });
+        const result = await h.up({ config: configFor(lab, { nodes: staying }) });
         const deleted = result.steps.filter((s) => s.op === "delete").map((s) => s.name).sort();
         expect(deleted).toEqual([`kube-ovn-ipsec-${leaving.name}`, `kube-ovn-ipsec-${leaving.name}-cert`, `kube-ovn-ipsec-${leaving.name}-csr`, `kube-ovn-ipsec-${leaving.name}-key`, `kube-ovn-ipsec-${leaving.name}-secret`].sort());
         expect(otherConfig(lab, leaving.name)).toEqual({ certificate: "", private_key: "", ca_cert: "" });
@@ -201,7 +199,7 @@ describe("4. nodes join and leave", () => {
         expect(servicePids(lab, leaving.name)).toEqual({ monitor: null, charon: null });
         labOk("remove-node", leaving.name);
         lab = labStatus();
-        last = await h.up(program, { config: configFor(lab) });
+        last = await h.up({ config: configFor(lab) });
         expect(last.outputs.summary).toMatchObject({ ready: true, nodes: 3, configured: 6 });
     });
 });
@@ -227,7 +225,7 @@ describe("6. a node whose system-id no longer matches its certificate", () => {
         const newId = "5eed0000-0000-4000-8000-00000000beef";
         podOk(lab, stale.target, `ovs-vsctl set Open_vSwitch . external_ids:system-id=${newId}`);
         podOk(lab, lab.central.target, `ovn-sbctl --timeout=10 chassis-del ${stale.systemId}`);
-        const error = (await h.up(program, { config: configFor(lab) }).catch((e: unknown) => e)) as HarnessError;
+        const error = (await h.up({ config: configFor(lab) }).catch((e: unknown) => e)) as HarnessError;
         expect(error).toBeInstanceOf(HarnessError);
         const failure = error.failures.find((f) => f.name === `kube-ovn-ipsec-${stale.name}`);
         expect(failure?.message).toContain(`[${stale.name}] step "check-system-id" failed`);
@@ -241,7 +239,7 @@ describe("6. a node whose system-id no longer matches its certificate", () => {
         // The fix: the node list gets the system-id the node now has.
         lab = { ...lab, nodes: lab.nodes.map((n) => (n.name === stale.name ? { ...n, systemId: newId } : n)) };
         await waitFor("tunnels to the renamed chassis", () => lab.nodes.every((n) => podSh(lab, n.target, "ovs-vsctl --bare --columns=name find Interface type=geneve").stdout.split("\n").filter(Boolean).length === 2), 20_000);
-        last = await h.up(program, { config: configFor(lab) });
+        last = await h.up({ config: configFor(lab) });
         expect(last.outputs.summary).toMatchObject({ ready: true, configured: 6 });
     });
 });
@@ -249,7 +247,7 @@ describe("6. a node whose system-id no longer matches its certificate", () => {
 describe("7. waitFor=established cannot be met without ESP", () => {
     it("times out with what each node reached, and a later run converges", async () => {
         const started = Date.now();
-        const error = (await h.up(program, { config: configFor(lab, { waitFor: "established", timeoutSeconds: 6 }) }).catch((e: unknown) => e)) as HarnessError;
+        const error = (await h.up({ config: configFor(lab, { waitFor: "established", timeoutSeconds: 6 }) }).catch((e: unknown) => e)) as HarnessError;
         expect(Date.now() - started).toBeLessThan(40_000);
         expect(error).toBeInstanceOf(HarnessError);
         const failure = error.failures.find((f) => f.name === "kube-ovn-ipsec-readiness");
@@ -262,7 +260,7 @@ describe("7. waitFor=established cannot be met without ESP", () => {
         expect(recorded.summary).toMatchObject({ ready: false, established: 0 });
         expect(Date.parse(recorded.summary.observedAt)).toBeGreaterThanOrEqual(started);
         expect(nbIpsec(lab)).toBe("true");
-        const ok = await h.up(program, { config: configFor(lab) });
+        const ok = await h.up({ config: configFor(lab) });
         expect(ok.outputs.summary).toMatchObject({ ready: true, configured: 6 });
     });
 });

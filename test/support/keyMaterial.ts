@@ -3,8 +3,8 @@
  * where they are secrets), in the forms a leak could take: a PEM line of the key, the base64 of
  * the whole PEM (as Kubernetes stores Secret data), or any PEM private key block at all.
  */
-import { Harness } from "../harness/engine";
-import { isSecret, unwrap } from "../harness/wire";
+import { Harness } from "../../tools/engine/engine";
+import { isSecret, unwrap } from "../../tools/engine/wire";
 
 const PEM_BLOCK = /-----BEGIN [A-Z ]*PRIVATE KEY-----\s*[A-Za-z0-9+/=]{16}/;
 

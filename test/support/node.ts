@@ -4,8 +4,9 @@
  * claims with what the node really shows.
  */
 import type { Access, NodeSpec } from "../../components";
+import { configFor as labConfigFor } from "../../lab/stackConfig";
 import type { StackConfig } from "../../stacks/program";
-import { LabNode, LabStatus, labAccess, podOk, podSh } from "./lab";
+import { LabNode, LabStatus, podOk, podSh } from "./lab";
 
 let defaultAccess: ((lab: LabStatus) => Access) | null = null;
 
@@ -17,18 +18,9 @@ export function useDefaultAccess(make: ((lab: LabStatus) => Access) | null): voi
     defaultAccess = make;
 }
 
-/** Harness config (`kube-ovn-ipsec:<key>`) for the lab, with overrides. */
+/** Harness config (`kube-ovn-ipsec:<key>`) for the lab (lab/stackConfig.ts), with overrides. */
 export function configFor(lab: LabStatus, over: Omit<Partial<StackConfig>, "nodes"> & { nodes?: Array<LabNode | NodeSpec> } = {}): Record<string, unknown> {
-    const nodes = (over.nodes ?? lab.nodes).map((n) => ({ name: n.name, systemId: n.systemId }));
-    const cfg: StackConfig = {
-        access: defaultAccess ? defaultAccess(lab) : labAccess(lab),
-        waitFor: "configured",
-        timeoutSeconds: 60,
-        execTimeoutSeconds: 30,
-        ...over,
-        nodes,
-    };
-    return Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined).map(([k, v]) => [`kube-ovn-ipsec:${k}`, v]));
+    return labConfigFor(lab, over.access === undefined && defaultAccess ? { ...over, access: defaultAccess(lab) } : over);
 }
 
 const target = (lab: LabStatus, node: string) => {

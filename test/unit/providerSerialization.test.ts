@@ -3,6 +3,7 @@
  * way Pulumi's dynamic-provider host loads them (require-from-string), and callable.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import * as fs from "fs";
 import * as path from "path";
 import { KubeOvnIpsec } from "../../components";
@@ -88,6 +89,14 @@ describe("serialized providers", () => {
         const news = { node: "w1", systemId: "sid-1", transport: { access, exec: { timeoutSeconds: 60, retries: 0 }, parallelism: 10 }, caCertPem: UNKNOWN, certPem: UNKNOWN, privateKeyPem: UNKNOWN, guard: false };
         const r = await node.check({ node: "w1" }, news);
         expect((r.inputs as { drift: string[] }).drift).toEqual([expect.stringMatching(/^the node cannot be read: \[w1\] step "observe" failed .*could not run \/nonexistent\/transport/)]);
+    });
+
+    it("the loaded node provider's check accepts what a preview does not know yet (the SDK's unknown sentinel), and still checks the rest", async () => {
+        const node = providers.get("NodeIpsec") as Provider;
+        // A first `pulumi up` previews before any certificate exists (issue 14).
+        const unknown = { certPem: unknownValue, caCertPem: unknownValue, privateKeyPem: unknownValue };
+        expect((await node.check({}, unknown)).failures).toEqual([]);
+        expect((await node.check({}, { ...unknown, caCertPem: "nope" })).failures).toEqual([{ property: "caCertPem", reason: "must be one PEM certificate" }]);
     });
 });
 

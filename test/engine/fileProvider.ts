@@ -1,5 +1,6 @@
 /**
- * A tiny dynamic provider for the harness's own tests: each resource is a file in `dir`.
+ * A tiny dynamic provider for the harness's own tests (used by the test project in
+ * ./projects/files): each resource is a file in `dir`.
  * Every operation appends a line to `<dir>/ops.log` from INSIDE the dynamic-provider host, so
  * tests see the order in which the real host ran the calls.
  *
@@ -50,6 +51,9 @@ function notReady(inputs: FileInputs): boolean {
 
 export const fileProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: FileInputs, news: FileInputs) {
+        // What a preview does not know yet arrives as the unknown sentinel: record that we saw it.
+        const unknown = Object.entries(news).filter(([, v]) => v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9").map(([k]) => k);
+        if (unknown.length > 0) log(news.dir, `check ${news.file} unknown ${unknown.join(",")}`);
         const failures = news.content === "invalid" ? [{ property: "content", reason: "must not be 'invalid'" }] : [];
         return { inputs: news, failures };
     },

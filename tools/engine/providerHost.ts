@@ -4,8 +4,11 @@
  *
  * The host prints its gRPC port on the first stdout line. It deserializes each resource's
  * provider from the `__provider` property (`require-from-string`), so modules the provider
- * code requires (execa, ...) are resolved from the host's working directory: start it with
- * `cwd` = the repository root (the default is the directory that holds node_modules/@pulumi).
+ * code requires (execa, ...) are resolved from the host's working directory. The CLI starts
+ * provider plugins in the program's working directory (`plugin.NewContextWithRoot(..., pwd,
+ * ...)` in pkg/engine/deployment.go, `cmd.Dir = pwd` in sdk/go/common/resource/plugin/plugin.go),
+ * and its `pulumi-resource-pulumi-nodejs` script resolves `@pulumi/pulumi/cmd/dynamic-provider`
+ * from there: the harness passes that directory as `cwd`.
  *
  * Values cross the wire as google.protobuf.Struct, converted exactly like the host does
  * (`Struct.fromJavaScript` / `toJavaScript`). The host answers Configure with
@@ -19,6 +22,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import * as path from "path";
 import * as vm from "vm";
+import { SECRET_SIG, SECRET_SIG_KEY } from "./wire";
 
 /** The real process object (under jest, `process` is a per-test copy that never sees `exit`). */
 const realProcess = vm.runInThisContext("process") as NodeJS.Process;
@@ -160,7 +164,12 @@ type Reply<Res> = (error: grpc.ServiceError | null, response: Res) => void;
 export class DynamicProviderHost {
     private stopping: Promise<void> | null = null;
     private readonly exitHook = (): void => {
-        if (this.child.exitCode === null) this.child.kill("SIGKILL");
+        if (this.child.exitCode !== null || this.child.pid === undefined) return;
+        try {
+            process.kill(-this.child.pid, "SIGKILL");
+        } catch {
+            // Already gone.
+        }
     };
     private readonly lines: string[] = [];
 
@@ -169,6 +178,9 @@ export class DynamicProviderHost {
         private readonly client: provrpc.ResourceProviderClient,
         readonly port: number,
         private readonly onLog: ((line: string) => void) | undefined,
+        /** The host's working directory and the dynamic-provider script it runs. */
+        readonly cwd: string,
+        readonly entry: string,
     ) {
         // If the caller forgets stop(), neither keep this process alive nor leave a host behind.
         realProcess.once("exit", this.exitHook);
@@ -180,12 +192,16 @@ export class DynamicProviderHost {
 
     /** Spawns the host and connects; resolves once it listens. */
     static async start(options: HostOptions = {}): Promise<DynamicProviderHost> {
-        const entry = path.join(pulumiPackageDir(), "cmd", "dynamic-provider", "index.js");
-        // The watchdog preload ends the host when this process goes away, even on SIGKILL.
+        const cwd = options.cwd ?? defaultHostCwd();
+        // As pulumi-resource-pulumi-nodejs: the host of the @pulumi/pulumi the directory resolves.
+        const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [cwd] });
+        // The watchdog preload ends the host when this process goes away, even on SIGKILL. Its own
+        // process group: kill() ends the commands it runs too (an interrupted CLI).
         const child = spawn(process.execPath, ["--require", path.join(__dirname, "hostWatchdog.js"), entry, "127.0.0.1:1"], {
-            cwd: options.cwd ?? defaultHostCwd(),
+            cwd,
             env: options.env ?? process.env,
             stdio: ["pipe", "pipe", "pipe"],
+            detached: true,
         });
         const early: string[] = [];
         let host: DynamicProviderHost | null = null;
@@ -234,7 +250,7 @@ export class DynamicProviderHost {
             "grpc.keepalive_timeout_ms": 2000,
             "grpc.keepalive_permit_without_calls": 1,
         });
-        host = new DynamicProviderHost(child, client, port, options.onLog);
+        host = new DynamicProviderHost(child, client, port, options.onLog, cwd, entry);
         for (const line of early) host.appendLog(line);
         return host;
     }
@@ -267,11 +283,17 @@ export class DynamicProviderHost {
         });
     }
 
-    /** Configure: `variables` are the stack's config (`project:key` -> value); args likewise. */
-    async configure(variables: Record<string, string>): Promise<{ acceptSecrets: boolean }> {
+    /**
+     * Configure: `variables` are the whole stack config (`namespace:key` -> value), as the engine
+     * gives a dynamic provider (pkg/resource/deploy/target.go `GetPackageConfig`); in `args`,
+     * secret ones are wrapped as secrets.
+     */
+    async configure(variables: Record<string, string>, secretKeys: readonly string[] = []): Promise<{ acceptSecrets: boolean }> {
         const req = new provproto.ConfigureRequest();
         for (const [k, v] of Object.entries(variables)) req.getVariablesMap().set(k, v);
-        req.setArgs(toStruct(variables));
+        const args: PropertyMap = {};
+        for (const [k, v] of Object.entries(variables)) args[k] = secretKeys.includes(k) ? { [SECRET_SIG_KEY]: SECRET_SIG, value: v } : v;
+        req.setArgs(toStruct(args));
         req.setAcceptsecrets(true);
         req.setAcceptresources(true);
         const res = await this.call<provproto.ConfigureResponse>("configure", (reply) => this.client.configure(req, reply));
@@ -326,6 +348,23 @@ export class DynamicProviderHost {
         const req = new provproto.DeleteRequest();
         req.setUrn(ref.urn).setName(ref.name).setType(ref.type).setId(id).setProperties(toStruct(properties)).setOldInputs(toStruct(oldInputs));
         await this.call<unknown>("delete", (reply) => this.client.delete(req, reply));
+    }
+
+    /** Like a killed CLI: the host and every command it is running, at once. */
+    async kill(): Promise<void> {
+        this.client.close();
+        realProcess.removeListener("exit", this.exitHook);
+        const pid = this.child.pid;
+        if (pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
+            const gone = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+            try {
+                process.kill(-pid, "SIGKILL");
+            } catch {
+                // Already gone.
+            }
+            await gone;
+        }
+        this.stopping = this.stopping ?? Promise.resolve();
     }
 
     /** Closes the channel and ends the process (SIGTERM, then SIGKILL after 5 s). Idempotent. */

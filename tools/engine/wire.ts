@@ -8,6 +8,9 @@
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 export const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+export const OUTPUT_VALUE_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
+/** What the SDK and the engine send for a value not known yet (a preview): runtime/rpc.js `unknownValue`. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 export type WireValue = null | boolean | number | string | WireValue[] | WireObject;
 export interface WireObject {
@@ -111,6 +114,34 @@ export function markSecret(map: WireMap, keys: readonly string[]): WireMap {
     const result: WireMap = { ...map };
     for (const key of keys) if (key in result) result[key] = secret(result[key]);
     return result;
+}
+
+/**
+ * A value as the program sent it, in the form the engine keeps: output values (sent only when the
+ * monitor supports them, e.g. for remote components) become their value, secret if they were,
+ * or the unknown sentinel when they have none; unknowns stay the sentinel string.
+ */
+export function fromProtocol(value: WireValue): WireValue {
+    if (Array.isArray(value)) return value.map(fromProtocol);
+    if (isPlainObject(value)) {
+        if (value[SECRET_SIG_KEY] === OUTPUT_VALUE_SIG) {
+            const inner = "value" in value ? fromProtocol(value.value) : UNKNOWN;
+            return value.secret === true ? secret(inner) : inner;
+        }
+        if (isSecret(value)) return secret(fromProtocol(value.value));
+        const out: WireObject = {};
+        for (const [k, v] of Object.entries(value)) out[k] = fromProtocol(v);
+        return out;
+    }
+    return value;
+}
+
+/** True if the value is or contains the unknown sentinel. */
+export function containsUnknowns(value: WireValue): boolean {
+    if (value === UNKNOWN) return true;
+    if (Array.isArray(value)) return value.some(containsUnknowns);
+    if (isPlainObject(value)) return Object.values(value).some(containsUnknowns);
+    return false;
 }
 
 /** Resource references (`{sig, urn, id}`) as the engine gives them to a provider: id, else URN. */
