@@ -120,8 +120,10 @@ export async function checkCluster(access: ResolvedAccess, nodes: readonly NodeS
     let kubeOvnVersion: string | null;
     if (access.kind === "kubectl") {
         await checkContext(access, exec);
-        const [version] = await Promise.all([kubeOvnVersionGate(access, exec), checkOvsPods(access, nodes, exec)]);
-        kubeOvnVersion = version;
+        // In this order, one at a time: the first problem named is always the same one (a wrong
+        // token fails the first read), and a refused cluster is refused before its pods are read.
+        kubeOvnVersion = await kubeOvnVersionGate(access, exec);
+        await checkOvsPods(access, nodes, exec);
     } else {
         kubeOvnVersion = access.kubeOvnVersion;
     }

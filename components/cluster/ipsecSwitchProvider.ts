@@ -30,10 +30,10 @@ export interface IpsecSwitchArgsPlain {
 }
 
 export interface IpsecSwitchInputs extends IpsecSwitchArgsPlain {
-    /** nb_global ipsec as check read it (null: could not be read); set by check. */
-    observed: boolean | null;
-    /** What destroy will set nb_global ipsec to (the value found before us); set by check. */
-    restoreOnDestroy: boolean;
+    /** nb_global ipsec as check read it (null: could not be read); set by check, once created. */
+    observed?: boolean | null;
+    /** What destroy will set nb_global ipsec to (the value found before us); set by check, once created. */
+    restoreOnDestroy?: boolean;
 }
 
 export interface IpsecSwitchOutputs extends IpsecSwitchArgsPlain {
@@ -111,6 +111,9 @@ async function turnOn(access: ResolvedAccess, exec: ExecPolicy, enabled: boolean
 export const ipsecSwitchProvider: pulumi.dynamic.ResourceProvider = {
     /** Reads the live value, and what destroy will restore, into the inputs (shown by preview). */
     async check(olds: Partial<IpsecSwitchInputs>, news: IpsecSwitchArgsPlain) {
+        // A switch not created yet reads nothing: its create reads and records the value, after
+        // the preflight has checked the cluster (nothing at all runs on a cluster it refuses).
+        if (olds.enabled === undefined) return { inputs: news, failures: [] };
         let observed: boolean | null = null;
         let restoreOnDestroy = olds.restoreOnDestroy ?? false;
         if (!containsUnknown([news.access, news.exec])) {
@@ -127,7 +130,7 @@ export const ipsecSwitchProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs, failures: [] };
     },
     async diff(_id: string, olds: IpsecSwitchOutputs, news: IpsecSwitchInputs) {
-        const drifted = news.observed !== null && news.observed !== news.enabled;
+        const drifted = news.observed !== undefined && news.observed !== null && news.observed !== news.enabled;
         return { changes: olds.enabled !== news.enabled || drifted || news.observed === null || JSON.stringify([olds.access, olds.exec]) !== JSON.stringify([news.access, news.exec]) };
     },
     async create(inputs: IpsecSwitchInputs) {

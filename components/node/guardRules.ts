@@ -49,8 +49,6 @@ guard_install() {
             out=$(ipt "$fam" -I OUTPUT 1 ${jump} 2>&1) || fail_cmd install-guard "$out" "adding the jump to $GUARD in OUTPUT (IPv$fam)"
         fi
     done
-    bad=$(printf '%s\\n' "$wanted" | sed -n 's/^x //p' | tr '\\n' ' ')
-    [ -z "$bad" ] || printf 'guard_ignored=%s\\n' "$bad" >&2
 }
 guard_remove() {
     for fam in 4 6; do
@@ -77,7 +75,9 @@ guard_facts() {
         fi
     done
     printf 'guard_jumps=%s\\nguard_chain=%s\\nguard_addrs=%s\\nguard_drops=%s\\n' "$jumps" "$chain" "$addrs" "$drops"
-    printf 'guard_wanted=%s\\n' "$(guard_wanted | sed -n 's/^[46] //p' | tr '\\n' ' ')"
+    w=$(guard_wanted)
+    printf 'guard_wanted=%s\\n' "$(printf '%s\\n' "$w" | sed -n 's/^[46] //p' | tr '\\n' ' ')"
+    printf 'guard_invalid=%s\\n' "$(printf '%s\\n' "$w" | sed -n 's/^x //p' | tr -cd '[:print:]\\n' | tr '\\n' ' ' | head -c 300)"
 }
 `;
 }

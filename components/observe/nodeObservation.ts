@@ -60,6 +60,8 @@ export interface GuardObservation {
     wanted: string[];
     /** Packets the guard dropped since it was installed. */
     drops: number;
+    /** Remote addresses of the node's Geneve interfaces that are not IP addresses (left out). */
+    invalid: string[];
 }
 
 const words = (s: string | undefined): string[] => (s ?? "").split(/\s+/).filter(Boolean);
@@ -112,6 +114,7 @@ export function parseObservation(node: string, stdout: string, boundary: string,
             addresses: words(f.guard_addrs).sort(),
             wanted: words(f.guard_wanted).sort(),
             drops: Number(f.guard_drops ?? "0") || 0,
+            invalid: words(f.guard_invalid),
         },
         tunnelsShow: toolOutput(sections.get("tunnels"), codes.tunnels_rc),
         ipsecStatus: toolOutput(sections.get("ike"), codes.ike_rc),
@@ -138,7 +141,7 @@ export function unreadableNode(node: string, error: string, observedAt: Date): N
         monitorRunning: false,
         ikeDaemonRunning: false,
         xfrmPolicies: null,
-        guard: { tool: false, jumps: 0, chain: false, addresses: [], wanted: [], drops: 0 },
+        guard: { tool: false, jumps: 0, chain: false, addresses: [], wanted: [], drops: 0, invalid: [] },
         tunnelsShow: { ok: false, text: "", truncated: false },
         ipsecStatus: { ok: false, text: "", truncated: false },
     };

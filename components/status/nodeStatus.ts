@@ -221,6 +221,7 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         if (unconfigured.length > 0 && o.monitorRunning) problems.push(`no CONFIGURED IPsec tunnel to ${listNames(unconfigured)}`);
         if (noPolicy.length > 0) problems.push(`no kernel IPsec policy for the tunnel(s) to ${listNames(noPolicy)}`);
         if (guardWanted && !guardInstalled) problems.push("the fail-closed guard is not installed");
+        if (guardWanted && o.guard.invalid.length > 0) problems.push(`Geneve interfaces with remote addresses that are not IP addresses are not covered by the fail-closed guard: ${o.guard.invalid.map((a) => JSON.stringify(a)).join(", ")}`);
     }
 
     const health: NodeHealth = !expect.enabled ? "disabled" : problems.length === 0 ? "protected" : "notProtected";

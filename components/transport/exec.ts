@@ -68,22 +68,26 @@ export function buildRemoteInvocation(
     const body = `${script}\nprintf '%s\\n' '${END_MARKER}'\n`;
     if (access.kind === "kubectl") {
         if (endpoint.kind !== "pod") throw new Error("kubectl access needs a pod endpoint");
-        const args = [...kubectlBaseArgs(access, timeoutSeconds), "exec"];
-        if (stdin !== undefined) args.push("--stdin");
-        args.push(endpoint.pod, `--container=${endpoint.container}`, "--", "sh", "-c", body);
-        return { file: access.kubectl, args, input: stdin };
+        // Always on stdin: an exec's command travels in the request URL, which API servers and
+        // kubelets bound (and audit logs record); our scripts are 10-25 KB, and grow with the
+        // node count. The command is then just `sh -s`.
+        const args = [...kubectlBaseArgs(access, timeoutSeconds), "exec", "--stdin", endpoint.pod, `--container=${endpoint.container}`, "--", "sh", "-s"];
+        return { file: access.kubectl, args, input: scriptOnStdin(body, stdin) };
     }
     if (endpoint.kind !== "target") throw new Error("command access needs a target endpoint");
     const argv = access.prefix.map((arg) => arg.split(TARGET_PLACEHOLDER).join(endpoint.target));
-    if (access.scriptVia === "stdin") {
-        // The script comes first on stdin; its data follows as a here-document with a random,
-        // quoted delimiter (no expansion inside, no way for the data to end it early).
-        const eof = `KOI_EOF_${randomBytes(8).toString("hex")}`;
-        const data = stdin === undefined ? "" : stdin.endsWith("\n") ? stdin : `${stdin}\n`;
-        const input = `{\n${body}} <<'${eof}'\n${data}${eof}\n`;
-        return { file: argv[0], args: [...argv.slice(1), "sh", "-s"], input };
-    }
+    if (access.scriptVia === "stdin") return { file: argv[0], args: [...argv.slice(1), "sh", "-s"], input: scriptOnStdin(body, stdin) };
     return { file: argv[0], args: [...argv.slice(1), "sh", "-c", body], input: stdin };
+}
+
+/**
+ * `sh -s` input: the script first; its data follows as a here-document with a random, quoted
+ * delimiter (no expansion inside, no way for the data to end it early).
+ */
+function scriptOnStdin(body: string, stdin: string | undefined): string {
+    const eof = `KOI_EOF_${randomBytes(8).toString("hex")}`;
+    const data = stdin === undefined ? "" : stdin.endsWith("\n") ? stdin : `${stdin}\n`;
+    return `{\n${body}} <<'${eof}'\n${data}${eof}\n`;
 }
 
 function backoffMs(attempt: number): number {
@@ -171,6 +175,10 @@ export async function runRemote(access: ResolvedAccess, endpoint: Endpoint, job:
         } else if (r.exitCode === EXIT_PERMANENT) {
             detail = said ? said[2] : "the node refused the step";
             transient = false;
+            // The script's own words say what to do for the causes it knows; a missing tool gets
+            // the classifier's advice.
+            const cause = said ? classifyFailure(said[2]) : null;
+            if (cause?.cause === "program not found") hint = cause.hint;
         } else if (r.exitCode === EXIT_TRANSIENT) {
             detail = said ? said[2] : "a transient failure on the node";
         } else if (r.exitCode === EXIT_COMMAND_FAILED && said) {

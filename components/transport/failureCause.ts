@@ -54,7 +54,7 @@ const RULES: readonly Rule[] = [
         hint: "the pod may not write there: check the container's security context and the file's attributes (lsattr), then run again",
     },
     {
-        pattern: /command not found|: not found|executable file not found|No such file or directory.*(exec|spawn)|ENOENT/i,
+        pattern: /command not found|: not found|not found in the pod's PATH|executable file not found|No such file or directory.*(exec|spawn)|ENOENT/i,
         cause: "program not found",
         permanent: true,
         hint: "a program is missing in the pod: use an ovs-ovn image that has it",

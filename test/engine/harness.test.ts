@@ -541,11 +541,10 @@ describe("the product's program for 2 nodes without a lab", () => {
         expect(keyBodies).toHaveLength(3);
         expect(h.stringsOutsideSecrets().filter((s) => keyBodies.some((b) => s.value.includes(b)))).toEqual([]);
         expect(h.programLog.filter((l) => keyBodies.some((b) => l.includes(b)))).toEqual([]);
-        // The SDK's own debug diagnostics do carry them: its "RegisterResource RPC finished" line
-        // prints the whole response, secret outputs included (@pulumi/pulumi runtime/resource.js).
-        // The CLI shows debug diagnostics only with --debug; a fact to know, not ours to fix.
-        const debug = error.result.log.filter((l) => l.severity === "debug");
-        expect(debug.some((l) => l.message.startsWith("RegisterResource RPC finished") && keyBodies.some((b) => l.message.includes(b)))).toBe(true);
+        // (The SDK's own debug diagnostics can carry them: its "RegisterResource RPC finished" line
+        // prints whole responses (@pulumi/pulumi runtime/resource.js); the CLI shows those only with
+        // --debug. docs/SECURITY.md says so. Whether such a line is sent before a failed run stops
+        // the program is a matter of timing, so it is not asserted here.)
 
         // Same inputs: the same keys and certificates; the Preflight is tried again.
         const serialsNow = (): string[] => h.resourcesOfType("tls:index/locallySignedCert:LocallySignedCert").map((r) => `${r.name}=${r.id}`).sort();

@@ -7,7 +7,7 @@
 import { Harness } from "../../tools/engine/engine";
 import { ExecProxy } from "../support/execProxy";
 import { purposeOf } from "../../components/transport/scriptKit";
-import { LabNode, LabStatus, freshLab, labAccess, labOk, podOk } from "../support/lab";
+import { LabNode, LabStatus, freshLab, labAccess, labOk, podOk, NO_PREVIEW } from "../support/lab";
 import { configFor, otherConfig, servicePids } from "../support/node";
 
 jest.setTimeout(240_000);
@@ -26,7 +26,7 @@ afterAll(() => labOk("down"));
 
 describe("parallelism", () => {
     it.each([1, 2, 3])("with parallelism %i, at most that many commands run on nodes at once", async (parallelism) => {
-        const h = new Harness({ stack: `parallel-${parallelism}` });
+        const h = new Harness({ stack: `parallel-${parallelism}`, upDefaults: NO_PREVIEW });
         try {
             proxy.clear();
             const up = await h.up({ config: config(parallelism) });
@@ -45,7 +45,7 @@ describe("parallelism", () => {
 describe("idempotency", () => {
     let h: Harness;
     beforeAll(async () => {
-        h = new Harness({ stack: "idempotent" });
+        h = new Harness({ stack: "idempotent", upDefaults: NO_PREVIEW });
         await h.up({ config: config(10) });
     });
     afterAll(async () => {

@@ -5,7 +5,7 @@
 import { Harness, HarnessError } from "../../tools/engine/engine";
 import { ExecProxy } from "../support/execProxy";
 import { FakeCluster, FakeKubeApi, startFakeKubeApi } from "../support/fakeKubeApi";
-import { LabStatus, freshLab, labAccess, labOk, podOk } from "../support/lab";
+import { LabStatus, freshLab, labAccess, labOk, podOk, NO_PREVIEW } from "../support/lab";
 import { configFor, otherConfig, ourFiles, servicePids } from "../support/node";
 
 jest.setTimeout(120_000);
@@ -80,7 +80,7 @@ beforeAll(() => {
 afterAll(() => labOk("down"));
 
 async function failingUp(config: Record<string, unknown>): Promise<HarnessError> {
-    const h = new Harness({ stack: "hostile" });
+    const h = new Harness({ stack: "hostile", upDefaults: NO_PREVIEW });
     try {
         const e = await h.up({ config }).then(
             () => new Error("the run succeeded"),

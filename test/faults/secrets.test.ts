@@ -16,7 +16,7 @@ import { scriptLimits } from "../../components/transport/access";
 import { Harness, HarnessError } from "../../tools/engine/engine";
 import { ExecProxy } from "../support/execProxy";
 import { keyFingerprints, leaksIn, privateKeys } from "../support/keyMaterial";
-import { LabStatus, freshLab, labAccess, labOk, labStatus, podOk, podSh } from "../support/lab";
+import { LabStatus, freshLab, labAccess, labOk, labStatus, podOk, podSh, NO_PREVIEW } from "../support/lab";
 import { configFor, otherConfig, ourFiles, waitFor } from "../support/node";
 
 jest.setTimeout(240_000);
@@ -28,7 +28,7 @@ const config = (over: Record<string, unknown> = {}) => configFor(lab, { access: 
 
 beforeAll(() => {
     lab = freshLab(2);
-    h = new Harness({ stack: "secrets" });
+    h = new Harness({ stack: "secrets", upDefaults: NO_PREVIEW });
 });
 afterAll(async () => {
     await h?.close();

@@ -107,9 +107,11 @@ describe("checkCluster", () => {
         expect((await checkCluster(k.access, nodes(), exec)).kubeOvnVersion).toBe(version);
     });
 
-    it("no kube-ovn-controller Deployment: no version to judge, the other checks decide", async () => {
+    it("no kube-ovn-controller Deployment: refused, unless access.kubeOvnVersion says which version it is", async () => {
         k.api.scenario.controller = null;
-        expect((await checkCluster(k.access, nodes(), exec)).kubeOvnVersion).toBeNull();
+        const e = await checkCluster(k.access, nodes(), exec).then(() => null, (x: Error) => x);
+        expect(e?.message).toMatch(/step "check-kube-ovn-version" failed: cannot tell which Kube-OVN version this cluster runs: there is no kube-ovn-controller Deployment in namespace kube-system/);
+        expect((await checkCluster({ ...k.access, kubeOvnVersion: "v1.12.35" }, nodes(), exec)).kubeOvnVersion).toBe("v1.12.35");
     });
 
     it("a wrong token: 401, one line naming kubeconfig, context and what to do, before any node is touched", async () => {
@@ -117,7 +119,7 @@ describe("checkCluster", () => {
         const before = lab.nodes.map((n) => otherConfig(lab, n.name));
         const since = k.api.requests.length;
         const e = await check(accessFor(bad));
-        expect(e?.message).toMatch(/^\[kubectl\] step "check-(kube-ovn-version|ovs-pods)" failed \(exit 1, 1 attempt\): Unauthorized: /);
+        expect(e?.message).toMatch(/^\[kubectl\] step "check-kube-ovn-version" failed \(exit 1, 1 attempt\): Unauthorized: /);
         expect(e?.message).toContain(`context "kube-ovn-ipsec-lab" of kubeconfig ${bad}; renew them`);
         expect(e?.message.split("\n")).toHaveLength(1);
         expect(k.api.requests.slice(since).map((r) => r.status)).toEqual(expect.arrayContaining([401]));

@@ -4,12 +4,14 @@
  * one), then `pulumi preview` and `pulumi up` of its stack program against the lab, through the
  * harness, which starts the program exactly as the CLI does (Pulumi.yaml `main` through the
  * copy's @pulumi/pulumi/cmd/run, type checking on, a fresh ts-node cache since the path is new).
- * Fails on any compile error, any program error, or any command run during a preview.
+ * Fails on any compile error, any program error, or any command run during a preview that
+ * could change something (previews read the nodes they will decide about, and nothing else).
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { purposeOf } from "../../components/transport/scriptKit";
 import { Harness, HarnessError, OperationResult } from "../../tools/engine/engine";
 import { ExecProxy, ExecRecord } from "../support/execProxy";
 import { LabStatus, REPO, freshLab, labAccess, labOk, podOk } from "../support/lab";
@@ -18,13 +20,16 @@ import { configFor, otherConfig, tunnelHeaders } from "../support/node";
 jest.setTimeout(300_000);
 
 /**
- * Commands a preview must not run. Today the product runs no command at all during a preview,
- * so every command counts. When read-only node observation during previews lands, narrow this
- * to commands that change something; the assertions stay as they are.
+ * Commands a preview must not run: anything but our read-only scripts (an unlabelled command
+ * counts as changing). A preview reads the nodes it decides about (issue 8: it shows which nodes
+ * would be repaired and why); the tests also check that the nodes did not change.
  */
-function isMutatingCommand(_record: ExecRecord): boolean {
-    return true;
+function isMutatingCommand(record: ExecRecord): boolean {
+    return purposeOf(record.argv)?.readOnly !== true;
 }
+
+/** The nodes' IPsec configuration as an operator reads it: a preview must leave it as it is. */
+const nodesFingerprint = (lab: LabStatus) => lab.nodes.map((n) => JSON.stringify([otherConfig(lab, n.name), podOk(lab, n.target, "sha256sum /etc/ipsec.d/*/kube-ovn-ipsec-* 2>/dev/null | sort; cat /var/run/openvswitch/ovs-monitor-ipsec.pid /var/run/charon.pid 2>/dev/null; true")]));
 
 /** The repository as a clone has it: tracked and new files, nothing git ignores (node_modules, bin). */
 function copyRepository(to: string): void {
@@ -111,11 +116,16 @@ describe("a copy installed with npm ci --omit=dev", () => {
         expect(h.hosts.filter((x) => x.cwd !== path.join(copy, "stacks") || !x.entry.startsWith(path.join(copy, "node_modules", "@pulumi", "pulumi")))).toEqual([]);
     });
 
-    it("previews again with nothing to change, still without a command; destroy leaves the nodes clean", async () => {
+    it("previews again with nothing to change but the re-observed status, reading only; destroy leaves the nodes clean", async () => {
         proxy.clear();
+        const before = nodesFingerprint(lab);
         const again = await h.preview();
-        expect(again.steps.filter((s) => s.op !== "same")).toEqual([]);
+        // The status is re-observed on every run, and the readiness gate re-judged from it.
+        expect(again.steps.filter((s) => s.op !== "same").map((s) => `${s.name}:${s.op}`).sort()).toEqual(["kube-ovn-ipsec-readiness:update", "kube-ovn-ipsec-status:update"]);
         expect(proxy.records().filter(isMutatingCommand)).toEqual([]);
+        // Each node was read once (to decide whether it needs a repair), and nothing on it changed.
+        for (const node of lab.nodes) expect(proxy.records().filter((r) => r.target === node.target).map((r) => purposeOf(r.argv)?.name)).toEqual(["observe"]);
+        expect(nodesFingerprint(lab)).toEqual(before);
         await h.destroy();
         for (const node of lab.nodes) expect(otherConfig(lab, node.name)).toEqual({ certificate: "", private_key: "", ca_cert: "" });
     });

@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from "crypto";
 import { Harness, HarnessError, UpResult } from "../../tools/engine/engine";
-import { LabNode, LabStatus, freshLab, labOk, labStatus, podOk, podSh } from "../support/lab";
+import { LabNode, LabStatus, freshLab, labOk, labStatus, podOk, podSh, NO_PREVIEW } from "../support/lab";
 import { configFor, ikePeers, ikeUp, nbIpsec, otherConfig, ourFiles, servicePids, triggerIke, tunnelHeaders, waitFor } from "../support/node";
 
 jest.setTimeout(180_000);
@@ -30,7 +30,7 @@ const ops = (result: { journal: Array<{ op: string; name: string; type: string }
 
 beforeAll(() => {
     lab = freshLab(3);
-    h = new Harness({ stack: "lab" });
+    h = new Harness({ stack: "lab", upDefaults: NO_PREVIEW });
 });
 
 afterAll(async () => {

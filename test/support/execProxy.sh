@@ -4,7 +4,11 @@
 #   execProxy.sh <dir> <target> <real prefix...> sh -c <script>
 # Appends to <dir>/log one "start <ms> <pid> <target> <argv...>" line (newlines in argv shown
 # as \n) and one "end <ms> <pid> <rc>" line. If <dir>/fault-<target> exists, its first word
-# decides: "hang" never answers, "unreachable" fails like an ssh that cannot connect.
+# decides: "hang" never answers, "unreachable" fails like an ssh that cannot connect,
+# "cutstdin" passes on only the first 200 bytes of stdin (a transport that cut it short),
+# "nodac" runs the command without CAP_DAC_OVERRIDE (root then obeys file modes),
+# "dropoutput-once" runs the next command to its end but loses its output and fails like a
+# dropped connection (exit 255), then the fault is gone.
 dir=$1; target=$2; shift 2
 now() { date +%s%3N; }
 args=$(printf '%s ' "$@" | awk 'BEGIN { ORS = "\\n" } { print }')
@@ -17,8 +21,21 @@ case "$fault" in
         echo "ssh: connect to host $target port 22: Connection refused" >&2
         echo "end $(now) $$ 255" >> "$dir/log"
         exit 255 ;;
+    cutstdin)
+        head -c 200 | "$@"
+        rc=$? ;;
+    nodac)
+        setpriv --bounding-set=-dac_override,-dac_read_search --inh-caps=-dac_override,-dac_read_search -- "$@"
+        rc=$? ;;
+    dropoutput-once)
+        rm -f "$dir/fault-$target"
+        "$@" >/dev/null 2>&1
+        echo "client_loop: send disconnect: Broken pipe" >&2
+        echo "end $(now) $$ 255" >> "$dir/log"
+        exit 255 ;;
+    *)
+        "$@"
+        rc=$? ;;
 esac
-"$@"
-rc=$?
 echo "end $(now) $$ $rc" >> "$dir/log"
 exit "$rc"

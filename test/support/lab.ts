@@ -32,3 +32,10 @@ export function podOk(status: LabStatus, target: string, script: string, input?:
 export function labNodes(status: LabStatus): NodeSpec[] {
     return status.nodes.map((n) => ({ name: n.name, systemId: n.systemId }));
 }
+
+/**
+ * For lab tests that are not about previews: `up` as `pulumi up --skip-preview --refresh=false`.
+ * Previews (and their reads) are tested where they matter (installedCopy, observed, engine);
+ * skipping them elsewhere halves the program starts of a suite.
+ */
+export const NO_PREVIEW = { skipPreview: true, refresh: false } as const;

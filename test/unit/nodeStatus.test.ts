@@ -35,7 +35,7 @@ const observed = (over: Partial<NodeObservation> = {}, tunnels = fixture("tunnel
     monitorRunning: true,
     ikeDaemonRunning: true,
     xfrmPolicies: 8,
-    guard: { tool: true, jumps: 0, chain: false, addresses: [], wanted: ["10.99.0.12", "10.99.0.13"], drops: 0 },
+    guard: { tool: true, jumps: 0, chain: false, addresses: [], wanted: ["10.99.0.12", "10.99.0.13"], drops: 0, invalid: [] },
     tunnelsShow: { ok: true, text: tunnels, truncated: false },
     ipsecStatus: { ok: true, text: ike, truncated: false },
     ...over,
@@ -162,7 +162,7 @@ describe("a node that is not encrypting says so", () => {
     });
 
     it("with the fail-closed guard in place, the same node's traffic is dropped, not sent", () => {
-        const guard = { tool: true, jumps: 1, chain: true, addresses: ["10.99.0.12", "10.99.0.13"], wanted: ["10.99.0.12", "10.99.0.13"], drops: 7 };
+        const guard = { tool: true, jumps: 1, chain: true, addresses: ["10.99.0.12", "10.99.0.13"], wanted: ["10.99.0.12", "10.99.0.13"], drops: 7, invalid: [] };
         const r = evaluateNode(expect1({ failClosed: true }), { ...afterRestart(), xfrmPolicies: 0, guard });
         expect(r.impact).toBe("Geneve traffic between kube-ovn-control-plane and its 2 peer(s) is not protected: the fail-closed guard drops it instead of sending it in plain text");
         expect(r.guard).toEqual({ wanted: true, installed: true, drops: 7 });

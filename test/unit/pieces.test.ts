@@ -139,7 +139,7 @@ describe("observations and drift", () => {
             monitorRunning: true,
             ikeDaemonRunning: true,
             xfrmPolicies: 8,
-            guard: { tool: true, jumps: 0, chain: false, addresses: [], wanted: ["10.99.0.12", "10.99.0.13"], drops: 0 },
+            guard: { tool: true, jumps: 0, chain: false, addresses: [], wanted: ["10.99.0.12", "10.99.0.13"], drops: 0, invalid: [] },
         });
         expect(o.tunnelsShow).toEqual({ ok: true, text: fixture("tunnels-show-3node-configured-n1.txt"), truncated: false });
     });

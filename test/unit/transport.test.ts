@@ -29,7 +29,7 @@ const kubectl: ResolvedKubectlAccess = {
 const END = "\nprintf '%s\\n' 'kube-ovn-ipsec: done'\n";
 
 describe("argv", () => {
-    it("kubectl exec: flags as --flag=value, container, and the script as one argv element", () => {
+    it("kubectl exec: flags as --flag=value, container, and `sh -s`: the script and its data on stdin, never in the request URL", () => {
         const inv = buildRemoteInvocation(kubectl, { kind: "pod", label: "w1", pod: "ovs-ovn-abcde", container: "openvswitch" }, "echo hi", "DATA", 30);
         expect(inv.file).toBe("kubectl");
         expect(inv.args).toEqual([
@@ -43,16 +43,17 @@ describe("argv", () => {
             "--container=openvswitch",
             "--",
             "sh",
-            "-c",
-            "echo hi" + END,
+            "-s",
         ]);
-        expect(inv.input).toBe("DATA");
+        expect(inv.input).toMatch(new RegExp(`^\\{\\necho hi\\nprintf '%s\\\\n' 'kube-ovn-ipsec: done'\\n\\} <<'(KOI_EOF_[0-9a-f]{16})'\\nDATA\\n\\1\\n$`));
+        // A real sh runs it so: the script sees the data on its stdin.
+        expect(execFileSync("sh", ["-s"], { input: buildRemoteInvocation(kubectl, { kind: "pod", label: "w1", pod: "p", container: "c" }, "cat; echo end", "line 1\nline 2", 30).input }).toString()).toBe("line 1\nline 2\nend\nkube-ovn-ipsec: done\n");
     });
 
-    it("kubectl exec without data does not open stdin, and omits unset kubeconfig/context", () => {
+    it("kubectl exec without data still reads the script from stdin, and omits unset kubeconfig/context", () => {
         const inv = buildRemoteInvocation({ ...kubectl, kubeconfig: null, context: null }, { kind: "pod", label: "c", pod: "ovn-central-1", container: "ovn-central" }, "true", undefined, 10);
-        expect(inv.args).toEqual(["--namespace=kube-system", "--request-timeout=10s", "exec", "ovn-central-1", "--container=ovn-central", "--", "sh", "-c", "true" + END]);
-        expect(inv.input).toBeUndefined();
+        expect(inv.args).toEqual(["--namespace=kube-system", "--request-timeout=10s", "exec", "--stdin", "ovn-central-1", "--container=ovn-central", "--", "sh", "-s"]);
+        expect(inv.input).toMatch(/^\{\ntrue\n/);
     });
 
     it("command access: the target replaces {target} inside elements, then sh -c script", () => {

@@ -35,9 +35,9 @@ import { EngineServer, MonitorError, ProgramLogEntry } from "./monitor";
 import { EngineConfig, PulumiProject, programLaunch } from "./project";
 import { DynamicProviderHost, PropertyMap, ProviderCallError, ProviderOp, ResourceRef } from "./providerHost";
 import { TLS_SECRET_OUTPUTS, createTlsResource, isTlsType, tlsNeedsRenewal } from "./tlsDouble";
-import { Command, HarnessState, JournalEntry, PendingOperation, ResourceKind, ResourceState, StepFailure, StepOp, StepRecord } from "./types";
+import { Command, HarnessState, InputChange, JournalEntry, PendingOperation, ResourceKind, ResourceState, StepFailure, StepOp, StepRecord } from "./types";
 import * as wire from "./wire";
-import { WireMap } from "./wire";
+import { WireMap, WireValue } from "./wire";
 
 export type DeploymentMode = "update" | "refresh" | "destroy";
 
@@ -173,6 +173,8 @@ const SHUT_DOWN = "resource monitor shut down while waiting on step's done chann
 export class Deployment {
     private readonly journal: JournalEntry[] = [];
     private readonly steps: StepRecord[] = [];
+    /** Changed inputs of dynamic updates/replaces, by URN, attached to their step record. */
+    private readonly inputDiffs = new Map<string, InputChange[]>();
     private readonly failures: StepFailure[] = [];
     private readonly log: ProgramLogEntry[] = [];
     private readonly programOutput: string[] = [];
@@ -345,7 +347,8 @@ export class Deployment {
     }
 
     private step(reg: { urn: string; type: string; name: string }, op: StepOp): void {
-        this.stepEnded({ ...refOf(reg), op, ok: true, error: null });
+        const diff = op === "update" || op === "replace" ? this.inputDiffs.get(reg.urn) : undefined;
+        this.stepEnded({ ...refOf(reg), op, ok: true, error: null, ...(diff ? { diff } : {}) });
     }
 
     private fail(r: { urn: string; type: string; name: string }, op: StepOp, message: string): void {
@@ -729,6 +732,7 @@ export class Deployment {
             replaces = diff.replaces;
             deleteBeforeReplace = deleteBeforeReplace || diff.deleteBeforeReplace;
         }
+        this.inputDiffs.set(reg.urn, inputChanges(old.inputs, inputs));
         if (replaces.length > 0) {
             if (deleteBeforeReplace) {
                 if (!this.settings.dryRun) {
@@ -1076,4 +1080,15 @@ export class Deployment {
         if (r.kind !== "stack" && r.kind !== "component") this.stepEnded({ ...refOf(r), op: "delete", ok: true, error: null });
         else this.save();
     }
+}
+
+/**
+ * Top-level inputs that differ, old and new (the display's diff for providers without a
+ * detailed diff: pkg/backend/display compares the step's old and new inputs). `__provider` is
+ * the provider's code, not an input a user reads; secrets are shown as the CLI shows them.
+ */
+function inputChanges(olds: WireMap, news: WireMap): InputChange[] {
+    const shown = (v: WireValue | undefined): unknown => (v === undefined ? undefined : wire.isSecret(v) ? "[secret]" : wire.unwrap(v));
+    const keys = [...new Set([...Object.keys(olds), ...Object.keys(news)])].filter((k) => k !== "__provider").sort();
+    return keys.filter((k) => !wire.deepEqual(wire.unwrap(olds[k] ?? null), wire.unwrap(news[k] ?? null))).map((k) => ({ key: k, old: shown(olds[k]), new: shown(news[k]) }));
 }

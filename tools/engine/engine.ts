@@ -53,6 +53,11 @@ export interface HarnessOptions {
     programEnv?: Record<string, string>;
     /** Called with every saved checkpoint and its size as JSON (what a file backend writes). */
     onCheckpoint?: (state: HarnessState, bytes: number) => void;
+    /**
+     * Defaults for every `up` of this harness, e.g. `{ skipPreview: true, refresh: false }` for
+     * tests that are not about previews (`pulumi up --skip-preview --refresh=false`).
+     */
+    upDefaults?: Pick<UpOptions, "skipPreview" | "refresh">;
 }
 
 interface ConfigOptions {
@@ -215,7 +220,8 @@ export class Harness {
      * `pulumi up --yes`: a preview (its own deployment) unless `skipPreview`, then the update; a
      * refresh first if `refresh` (or Pulumi.yaml `options.refresh: always`), in both.
      */
-    async up(options: UpOptions = {}): Promise<UpResult> {
+    async up(given: UpOptions = {}): Promise<UpResult> {
+        const options: UpOptions = { ...this.options.upDefaults, ...given };
         return this.exclusive(async () => {
             let preview: PreviewResult | null = null;
             if (!options.skipPreview) {

@@ -84,6 +84,18 @@ export interface StepRecord {
     op: StepOp;
     ok: boolean;
     error: string | null;
+    /**
+     * For an update or replace of a dynamic resource: the inputs whose value changed, old and new,
+     * as `pulumi preview --diff` shows them for a provider that returns no detailed diff (the
+     * engine then diffs the old and new inputs; secrets shown as "[secret]").
+     */
+    diff?: InputChange[];
+}
+
+export interface InputChange {
+    key: string;
+    old: unknown;
+    new: unknown;
 }
 
 export interface StepFailure {
