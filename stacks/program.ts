@@ -11,20 +11,30 @@ import { Access, CaOptions, CertificateOptions, KubeOvnIpsec, KubeOvnIpsecArgs, 
  */
 export type StackConfig = Omit<KubeOvnIpsecArgs, "nodes"> & { nodes?: NodeSpec[] };
 
+/**
+ * How each key is read. Typed against every argument: adding one to the component without
+ * reading it here is a compile error, not a silently ignored stack setting.
+ */
+type ConfigReaders = { [K in keyof Required<StackConfig>]: (config: pulumi.Config, key: K) => StackConfig[K] };
+
 export function readStackConfig(config: pulumi.Config): StackConfig {
-    return {
-        enabled: config.getBoolean("enabled"),
-        access: config.getObject<Access>("access"),
-        nodes: config.getObject<NodeSpec[]>("nodes"),
-        certificate: config.getObject<CertificateOptions>("certificate"),
-        ca: config.getObject<CaOptions>("ca"),
-        waitFor: config.get("waitFor") as WaitFor | undefined,
-        timeoutSeconds: config.getNumber("timeoutSeconds"),
-        parallelism: config.getNumber("parallelism"),
-        execTimeoutSeconds: config.getNumber("execTimeoutSeconds"),
-        retries: config.getNumber("retries"),
-        publishSecrets: config.getBoolean("publishSecrets"),
+    const r: ConfigReaders = {
+        enabled: (c, k) => c.getBoolean(k),
+        access: (c, k) => c.getObject<Access>(k),
+        nodes: (c, k) => c.getObject<NodeSpec[]>(k),
+        certificate: (c, k) => c.getObject<CertificateOptions>(k),
+        ca: (c, k) => c.getObject<CaOptions>(k),
+        waitFor: (c, k) => c.get(k) as WaitFor | undefined,
+        timeoutSeconds: (c, k) => c.getNumber(k),
+        parallelism: (c, k) => c.getNumber(k),
+        execTimeoutSeconds: (c, k) => c.getNumber(k),
+        retries: (c, k) => c.getNumber(k),
+        publishSecrets: (c, k) => c.getBoolean(k),
+        failClosed: (c, k) => c.getBoolean(k),
     };
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(r) as Array<keyof StackConfig>) out[key] = (r[key] as (c: pulumi.Config, k: string) => unknown)(config, key);
+    return out as StackConfig;
 }
 
 /** One row per tunnel, for `pulumi stack output tunnels`. */

@@ -40,7 +40,7 @@ const causes: Cause[] = [
         inject: (n) => podOk(lab, n.target, "mount --bind /etc/ipsec.d /etc/ipsec.d && mount -o remount,ro,bind /etc/ipsec.d"),
         heal: (n) => podSh(lab, n.target, "umount /etc/ipsec.d"),
         step: "write-files",
-        says: /writing the new files into \/etc\/ipsec\.d .*: awk: cannot open "\/etc\/ipsec\.d\/[a-z]+\/kube-ovn-ipsec-[^"]+\.koi-tmp" for output \(Read-only file system\)\n  what to do: read-only file system \(not retried: retrying cannot fix it\)/,
+        says: /writing the new files into \/etc\/ipsec\.d .*: awk: cannot open "\/etc\/ipsec\.d\/[a-z]+\/kube-ovn-ipsec-[^"]+\.koi-(tmp|sums)" for output \(Read-only file system\)\n  what to do: read-only file system \(not retried: retrying cannot fix it\)/,
         attempts: 1,
     },
     {
@@ -143,9 +143,7 @@ describe.each(causes)("$name", (cause) => {
         // No message states a cause that was not seen: a stdin complaint only when stdin was cut.
         if (cause.step !== "read-payload") expect(failure?.message).not.toMatch(/stdin/);
         // The node keeps exactly its previous configuration (and no leftover temporary file).
+        // (That a healed node converges on the next run is shown by test/faults/faults.test.ts.)
         expect(view(n)).toEqual(before);
-        // Once healed, a re-run converges.
-        const again = await h.up({ config: cfg(), skipPreview: true, refresh: false });
-        expect(again.outputs.summary).toMatchObject({ ready: true });
     });
 });
