@@ -40,6 +40,8 @@ export interface NodeStatusReport {
     error: string | null;
     /** What the node lacks, one sentence each (empty when protected). */
     problems: string[];
+    /** What is odd on the node but does not change its protection, nor anything a run repairs. */
+    warnings: string[];
     /** What it means for the node's traffic (null when protected). */
     impact: string | null;
     /** What to do about it (null when nothing is to be done). */
@@ -169,6 +171,7 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
             ...base,
             health: "unknown",
             problems: [`the node cannot be read: ${o.error ?? "unknown error"}`],
+            warnings: [],
             impact: `it is unknown whether Geneve traffic between ${expect.node} and its ${expect.peers.length} peer(s) is protected`,
             action: "check the node's ovs-ovn pod (kubectl -n kube-system get pods -l app=ovs -o wide) and run `pulumi up` again",
             configIntact: false,
@@ -209,6 +212,7 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
     const establishedPeers = new Set(reports.filter((t) => ours(t) && t.established).map((t) => t.peerNode));
     const config = configProblems(o);
     const problems: string[] = [];
+    const warnings: string[] = [];
     if (!o.monitorRunning) problems.push("ovs-monitor-ipsec is not running");
     if (!o.ikeDaemonRunning) problems.push("the IKE daemon (strongSwan charon) is not running");
     problems.push(...config);
@@ -221,7 +225,7 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         if (unconfigured.length > 0 && o.monitorRunning) problems.push(`no CONFIGURED IPsec tunnel to ${listNames(unconfigured)}`);
         if (noPolicy.length > 0) problems.push(`no kernel IPsec policy for the tunnel(s) to ${listNames(noPolicy)}`);
         if (guardWanted && !guardInstalled) problems.push("the fail-closed guard is not installed");
-        if (guardWanted && o.guard.invalid.length > 0) problems.push(`Geneve interfaces with remote addresses that are not IP addresses are not covered by the fail-closed guard: ${o.guard.invalid.map((a) => JSON.stringify(a)).join(", ")}`);
+        if (guardWanted && o.guard.invalid.length > 0) warnings.push(`Geneve interfaces with remote addresses that are not IP addresses are not covered by the fail-closed guard: ${o.guard.invalid.map((a) => JSON.stringify(a)).join(", ")}`);
     }
 
     const health: NodeHealth = !expect.enabled ? "disabled" : problems.length === 0 ? "protected" : "notProtected";
@@ -233,7 +237,10 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         if (guardInstalled) how = "the fail-closed guard drops it instead of sending it in plain text";
         else if (!o.monitorRunning && (o.xfrmPolicies ?? 0) > 0) how = `the kernel still holds ${o.xfrmPolicies} IPsec policies left by the stopped daemons: traffic uses their SAs until those expire, then it is dropped, or sent in plain text once the policies are gone`;
         else how = "it is sent in plain text";
-        impact = `Geneve traffic between ${expect.node} and ${k === expect.peers.length ? "its" : `${k} of its`} ${expect.peers.length} peer(s) is not protected: ${how}`;
+        impact =
+            k === 0
+                ? `Geneve traffic between ${expect.node} and its ${expect.peers.length} peer(s) is protected now, but the node is not set up as kube-ovn-ipsec left it (see problems): it may stop being protected`
+                : `Geneve traffic between ${expect.node} and ${k === expect.peers.length ? "its" : `${k} of its`} ${expect.peers.length} peer(s) is not protected: ${how}`;
         action = "run `pulumi up`: it repairs this node (files, OVSDB keys, daemons, guard) and touches no healthy node";
     } else if (health === "disabled") {
         impact = "IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted";
@@ -250,6 +257,7 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         ...base,
         health,
         problems,
+        warnings,
         impact,
         action,
         configIntact: config.length === 0,
