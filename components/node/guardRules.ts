@@ -25,7 +25,11 @@ export function guardFunctions(): string {
 GUARD=${GUARD_CHAIN}
 ipt() { fam=$1; shift; if [ "$fam" = 6 ]; then bounded 10 ip6tables -w 5 "$@"; else bounded 10 iptables -w 5 "$@"; fi; }
 guard_wanted() {
-    vsctl --bare --columns=options find Interface type=geneve 2>/dev/null | tr ' ' '\\n' | sed -n 's/^remote_ip=//p' | sort -u |
+    # JSON (inside CSV) because the bare form cannot tell a key from part of a value: a pair's key
+    # opens with [ and a quote, which no value can hold unescaped; a value ends at its first
+    # quote (a cut hostile value is still not an address).
+    vsctl --no-headings --format=csv --data=json --columns=options find Interface type=geneve 2>/dev/null |
+    awk '{ k = index($0, "[\\"\\"remote_ip\\"\\",\\"\\""); if (k == 0) next; v = substr($0, k + 17); e = index(v, "\\"\\""); if (e > 0) v = substr(v, 1, e - 1); print v }' | sort -u |
     awk '
         /^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$/ { n = split($0, o, "."); ok = 1; for (i = 1; i <= n; i++) if (o[i] > 255 || length(o[i]) > 3) ok = 0; if (ok) { print "4 " $0; next } }
         /^[0-9A-Fa-f:]+$/ && /:/ && length($0) <= 39 { print "6 " $0; next }
@@ -77,7 +81,7 @@ guard_facts() {
     printf 'guard_jumps=%s\\nguard_chain=%s\\nguard_addrs=%s\\nguard_drops=%s\\n' "$jumps" "$chain" "$addrs" "$drops"
     w=$(guard_wanted)
     printf 'guard_wanted=%s\\n' "$(printf '%s\\n' "$w" | sed -n 's/^[46] //p' | tr '\\n' ' ')"
-    printf 'guard_invalid=%s\\n' "$(printf '%s\\n' "$w" | sed -n 's/^x //p' | tr -cd '[:print:]\\n' | tr '\\n' ' ' | head -c 300)"
+    printf 'guard_invalid=%s\\n' "$(printf '%s\\n' "$w" | sed -n 's/^x //p' | tr -cd '[:print:]\\n' | tr '\\n' '\\t' | head -c 300)"
 }
 `;
 }
