@@ -9,7 +9,7 @@
  * program changed. The repair itself is the apply: one exec.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { markNodeChanged, observeNode } from "../observe/observeNode";
+import { freshObservation, markNodeChanged, observeNode } from "../observe/observeNode";
 import { NodeObservation, parseObservation } from "../observe/nodeObservation";
 import { ExecPolicy, ResolvedAccess, scriptLimits } from "../transport/access";
 import { nodeEndpoint } from "../transport/endpoints";
@@ -152,9 +152,11 @@ export const nodeIpsecProvider: pulumi.dynamic.ResourceProvider = {
         // A new resource needs no reading: its create installs everything anyway.
         if (failures.length === 0 && known && olds.node !== undefined) {
             const { access, exec, parallelism } = news.transport;
+            // A read made earlier in this deployment (the refresh's status, refresh: always) is
+            // reused while nothing changed on the node since: one exec per node per run.
             // No retries: a node this read cannot reach is reported as drift, and the apply that
             // follows has the retries (and says what failed).
-            const observation = await observeNode({ access, exec: { ...exec, retries: 0 }, parallelism, node: news.node, mode: "none", peerSystemIds: [], waitSeconds: 0 });
+            const observation = freshObservation(access, news.node) ?? await observeNode({ access, exec: { ...exec, retries: 0 }, parallelism, node: news.node, mode: "none", peerSystemIds: [], waitSeconds: 0 });
             const certsKnown = !isUnknown(news.certPem) && !isUnknown(news.caCertPem);
             const paths = certsKnown ? nodeFilePaths(news.systemId, news.certPem, news.caCertPem) : null;
             // With the certificates not known yet (a rotation in preview) a change is coming anyway:
