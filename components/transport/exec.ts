@@ -86,8 +86,10 @@ export function buildRemoteInvocation(
  */
 function scriptOnStdin(body: string, stdin: string | undefined): string {
     const eof = `KOI_EOF_${randomBytes(8).toString("hex")}`;
-    const data = stdin === undefined ? "" : stdin.endsWith("\n") ? stdin : `${stdin}\n`;
-    return `{\n${body}} <<'${eof}'\n${data}${eof}\n`;
+    if (stdin === undefined || stdin.endsWith("\n")) return `{\n${body}} <<'${eof}'\n${stdin ?? ""}${eof}\n`;
+    // A here-document always ends in a newline: data without one goes through awk, which
+    // gives back its lines joined by newlines and no final one, so it arrives byte for byte.
+    return `awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }' <<'${eof}' | {\n${stdin}\n${eof}\n${body}}\n`;
 }
 
 function backoffMs(attempt: number): number {

@@ -81,8 +81,16 @@ function statusFor(exitCode: number | null, spawnError: string | null): string {
  * Runs `argv` (the lab prefix for the pod's target + the requested command) for an accepted
  * connection; resolves when the exec is over for the client (status sent, or connection gone).
  */
-export function serveExec(ws: WebSocket, argv: string[], options: ExecOptions, fault: ExecFault | null, running: Set<ChildProcess>): Promise<ExecOutcome> {
-    const outcome: ExecOutcome = { exitCode: null, stdinBytes: 0, stdoutBytes: 0, stderrBytes: 0, clientWentAway: false, fault };
+export function newExecOutcome(fault: ExecFault | null): ExecOutcome {
+    return { exitCode: null, stdinBytes: 0, stdoutBytes: 0, stderrBytes: 0, clientWentAway: false, fault };
+}
+
+/**
+ * `outcome` is filled in as the exec goes (the exit code before the status is sent), so a
+ * request log that holds it is current by the time the client has its answer.
+ */
+export function serveExec(ws: WebSocket, argv: string[], options: ExecOptions, outcome: ExecOutcome, running: Set<ChildProcess>): Promise<ExecOutcome> {
+    const fault = outcome.fault;
     return new Promise((resolve) => {
         let done = false;
         const finish = () => {

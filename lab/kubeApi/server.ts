@@ -22,7 +22,7 @@ import { Duplex } from "stream";
 import { WebSocket, WebSocketServer } from "ws";
 import { ClusterObjects, GENERIC_FIELDS, LabView, NODE_FIELDS, POD_FIELDS, PodObject, Scenario, ServedPod, clusterObjects, defaultScenario, podFields, readLab } from "./cluster";
 import { API_GROUPS, API_VERSIONS, APPS_RESOURCES, CORE_RESOURCES, SERVED_VERSION } from "./discovery";
-import { EXEC_PROTOCOL, parseExecQuery, serveExec, stopAll } from "./exec";
+import { EXEC_PROTOCOL, newExecOutcome, parseExecQuery, serveExec, stopAll } from "./exec";
 import { SelectorError, fieldsMatch, labelsMatch, parseFieldSelector, parseLabelSelector } from "./selectors";
 import { ServingCertificate, selfSignedCertificate } from "./tls";
 
@@ -192,9 +192,12 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
         return clusterObjects(view, scenario, namespace);
     };
 
+    const logToFile = (r: RequestRecord) => {
+        if (options.requestLogFile) fs.appendFileSync(options.requestLogFile, JSON.stringify(r) + "\n", { mode: 0o600 });
+    };
     const record = (r: RequestRecord) => {
         requests.push(r);
-        if (options.requestLogFile) fs.appendFileSync(options.requestLogFile, JSON.stringify(r) + "\n", { mode: 0o600 });
+        logToFile(r);
     };
 
     const server = https.createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
@@ -261,9 +264,12 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
                 delete scenario.execFaultsOnce[podName];
                 wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
                     const argv = [...prefixFor(pod.target as string), ...exec.command];
-                    serveExec(ws, argv, exec, fault, children).then((outcome) => {
-                        record({ ...base, status: 101, exec: { protocol: EXEC_PROTOCOL, pod: podName, node: pod.object.spec.nodeName ?? null, ...outcome } });
-                    });
+                    // Recorded as it starts (and filled in as it goes): kubectl can return
+                    // before the stand-in's own bookkeeping of the end has run.
+                    const served = { protocol: EXEC_PROTOCOL, pod: podName, node: pod.object.spec.nodeName ?? null, ...newExecOutcome(fault) };
+                    const r: RequestRecord = { ...base, status: 101, exec: served };
+                    requests.push(r);
+                    void serveExec(ws, argv, exec, served, children).then(() => logToFile(r));
                 });
             },
             (e: Error) => refuse(status(503, "ServiceUnavailable", `the lab cannot be read: ${e.message}`)),

@@ -18,7 +18,7 @@ import { applyPayload } from "../../components/node/nodePayload";
 import { removeScript } from "../../components/node/removeScript";
 import { ExecPolicy, scriptLimits } from "../../components/transport/access";
 import { nodeEndpoint } from "../../components/transport/endpoints";
-import { Endpoint, RemoteResult, runRemote } from "../../components/transport/exec";
+import { Endpoint, RemoteResult, buildRemoteInvocation, runRemote } from "../../components/transport/exec";
 import { RemoteError, isRemoteError } from "../../components/transport/remoteError";
 import { newBoundary, parseFacts, parseSections, prelude } from "../../components/transport/scriptKit";
 import { defaultScenario } from "../../lab/kubeApi/cluster";
@@ -70,12 +70,17 @@ describe("stdin and stdout through kubectl exec", () => {
         ["a PEM-sized private key", pem],
         ["1 MiB of lines holding every latin-1 character but NUL (UTF-8 on the wire)", Array.from({ length: 1 << 12 }, (_, i) => Buffer.from(Array.from({ length: 255 }, (_, j) => ((i + j) % 255) + 1)).toString("latin1") + "\n").join("")],
     ])("%s arrives byte for byte", async (_what, payload) => {
+        const endpoint = await nodeEndpoint(k.access, node.name, policy);
         const since = k.api.requests.length;
-        // The node hashes what it received; the stand-in counted what kubectl streamed.
-        const r = await run({ step: "stdin", script: "sha256sum | cut -d' ' -f1", stdin: payload });
+        const script = "sha256sum | cut -d' ' -f1\n";
+        // The node hashes what it received; the stand-in counted what kubectl streamed: the
+        // script (`sh -s`) and the payload after it, nothing more.
+        const r = await run({ step: "stdin", script, stdin: payload }, policy, endpoint);
         expect(r.stdout.trim()).toBe(sha256(Buffer.from(payload, "utf8")));
         expect(r.attempts).toBe(1);
-        expect(execsServed(k.api, since).map((e) => e.stdinBytes)).toEqual([Buffer.byteLength(payload, "utf8")]);
+        const sent = buildRemoteInvocation(k.access, endpoint, script, payload, policy.timeoutSeconds).input ?? "";
+        expect(sent).toContain(payload);
+        expect(execsServed(k.api, since).map((e) => e.stdinBytes)).toEqual([Buffer.byteLength(sent, "utf8")]);
     });
 
     it("stdout comes back whole, large and framed, with the completion marker removed", async () => {
@@ -150,7 +155,8 @@ describe("hangs and broken connections", () => {
         expect(Date.now() - started).toBeLessThan(8000);
         expect(e.message.split("\n")[0]).toBe(`[${node.name}] step "wait-configured" failed (1 attempt): no answer within 2s (killed)`);
         expect(e.message).toContain("what to do:");
-        await eventually(() => execsServed(k.api, since).length === 1);
+        // (Recorded as it starts: wait until the stand-in saw the client go.)
+        await eventually(() => execsServed(k.api, since).some((x) => x.clientWentAway || x.exitCode !== null));
         expect(execsServed(k.api, since)).toEqual([expect.objectContaining({ clientWentAway: true, exitCode: null })]);
         // As under a real runtime, killing kubectl does not stop the command in the pod.
         expect(podSh(lab, node.target, "pgrep -x sleep").status).toBe(0);
@@ -252,7 +258,9 @@ describe("the node apply script with a real key on stdin", () => {
         const argvBefore = k.argvLog().length;
         const since = k.api.requests.length;
         const payload = applyPayload({ caCert: caPem, certificate: certPem, privateKey: keyPem });
-        const applied = await run({ step: "apply", script: applyScript({ boundary: newBoundary(), limits, systemId: node.systemId, paths, guard: false, restartServices: false }), stdin: payload }, exec);
+        const script = applyScript({ boundary: newBoundary(), limits, systemId: node.systemId, paths, guard: false, restartServices: false });
+        const endpoint = await nodeEndpoint(k.access, node.name, exec);
+        const applied = await run({ step: "apply", script, stdin: payload }, exec, endpoint);
 
         // On the node, read through the lab's own transport: the files are what was sent, the key 0600.
         expect(otherConfig(lab, node.name)).toEqual({ certificate: paths.certificate, private_key: paths.privateKey, ca_cert: paths.caCert });
@@ -260,8 +268,10 @@ describe("the node apply script with a real key on stdin", () => {
         expect(podOk(lab, node.target, `cat ${paths.certificate}`)).toBe(certPem);
         expect(podOk(lab, node.target, `cat ${paths.caCert}`)).toBe(caPem);
         expect(podOk(lab, node.target, `stat -c %a ${paths.privateKey}`).trim()).toBe("600");
-        // The key went to the node on the exec's stdin (the stand-in counted the whole payload)...
-        expect(execsServed(k.api, since).map((x) => x.stdinBytes)).toEqual([Buffer.byteLength(payload)]);
+        // The key went to the node on the exec's stdin, after the script (the stand-in counted both)...
+        const sent = buildRemoteInvocation(k.access, endpoint, script, payload, exec.timeoutSeconds).input ?? "";
+        expect(sent).toContain(payload);
+        expect(execsServed(k.api, since).map((x) => x.stdinBytes)).toEqual([Buffer.byteLength(sent)]);
 
         // ...and nowhere else: not in any argv kubectl got, not in any URL or header the API saw.
         const fingerprints = keyFingerprints([keyPem]);
@@ -273,7 +283,11 @@ describe("the node apply script with a real key on stdin", () => {
         expect(places.flatMap(([where, text]) => leaksIn(text, fingerprints).map((l) => `${where}: ${l}`))).toEqual([]);
         // The checks above can see a key: the payload itself is caught.
         expect(leaksIn(payload, fingerprints).length).toBeGreaterThan(0);
-        expect(k.argvLog().slice(argvBefore).some((a) => a.includes(paths.privateKey))).toBe(true);
+        // ...and the argv log holds this exec (`sh -s`, the script on stdin: not even the key's path is in argv).
+        const argvs = k.argvLog().slice(argvBefore);
+        const pod = endpoint.kind === "pod" ? endpoint.pod : "(not a pod)";
+        expect(argvs.some((a) => a.includes(`exec\n--stdin\n${pod}\n`) && a.endsWith("\nsh\n-s\n"))).toBe(true);
+        expect(argvs.some((a) => a.includes(paths.privateKey))).toBe(false);
 
         await run({ step: "remove", script: removeScript({ boundary: newBoundary(), limits }) }, exec);
         expect(otherConfig(lab, node.name)).toEqual({ certificate: "", private_key: "", ca_cert: "" });

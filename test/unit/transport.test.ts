@@ -30,7 +30,7 @@ const END = "\nprintf '%s\\n' 'kube-ovn-ipsec: done'\n";
 
 describe("argv", () => {
     it("kubectl exec: flags as --flag=value, container, and `sh -s`: the script and its data on stdin, never in the request URL", () => {
-        const inv = buildRemoteInvocation(kubectl, { kind: "pod", label: "w1", pod: "ovs-ovn-abcde", container: "openvswitch" }, "echo hi", "DATA", 30);
+        const inv = buildRemoteInvocation(kubectl, { kind: "pod", label: "w1", pod: "ovs-ovn-abcde", container: "openvswitch" }, "echo hi", "DATA\n", 30);
         expect(inv.file).toBe("kubectl");
         expect(inv.args).toEqual([
             "--kubeconfig=/home/ops/.kube/prod",
@@ -46,8 +46,11 @@ describe("argv", () => {
             "-s",
         ]);
         expect(inv.input).toMatch(new RegExp(`^\\{\\necho hi\\nprintf '%s\\\\n' 'kube-ovn-ipsec: done'\\n\\} <<'(KOI_EOF_[0-9a-f]{16})'\\nDATA\\n\\1\\n$`));
-        // A real sh runs it so: the script sees the data on its stdin.
-        expect(execFileSync("sh", ["-s"], { input: buildRemoteInvocation(kubectl, { kind: "pod", label: "w1", pod: "p", container: "c" }, "cat; echo end", "line 1\nline 2", 30).input }).toString()).toBe("line 1\nline 2\nend\nkube-ovn-ipsec: done\n");
+        // A real sh runs it so: the script sees the data on its stdin, byte for byte, with or
+        // without a final newline (a here-document always ends in one).
+        const through = (data: string) => execFileSync("sh", ["-s"], { input: buildRemoteInvocation(kubectl, { kind: "pod", label: "w1", pod: "p", container: "c" }, "od -An -c; echo end", data, 30).input }).toString();
+        const local = (data: string) => execFileSync("od", ["-An", "-c"], { input: data }).toString() + "end\nkube-ovn-ipsec: done\n";
+        for (const data of ["line 1\nline 2", "line 1\nline 2\n", "", "\n", "no newline", "a\n\n\nb", "trailing\n\n", "KOI_EOF_0\n'$x' \\ `y`"]) expect(through(data)).toBe(local(data));
     });
 
     it("kubectl exec without data still reads the script from stdin, and omits unset kubeconfig/context", () => {
@@ -127,7 +130,8 @@ describe("runRemote through a real local transport", () => {
 
     it("works the same with the script on stdin", async () => {
         const r = await runRemote({ ...access, scriptVia: "stdin" }, endpoint, { step: "echo", script: "cat; echo done", stdin: "payload" }, policy);
-        expect(r.stdout).toBe("payload\ndone\n");
+        // Byte for byte: no newline added to data that had none.
+        expect(r.stdout).toBe("payloaddone\n");
     });
 
     it("never puts stdin data in argv", async () => {
