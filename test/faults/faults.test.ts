@@ -83,7 +83,8 @@ const faults: Fault[] = [
     {
         name: "the IKE daemon killed",
         inject: (v) => {
-            podOk(lab, v.target, `ipsec status >/dev/null 2>&1 || service ipsec start >/dev/null 2>&1; kill -9 ${pidOf("/var/run/starter.charon.pid")} ${pidOf("/var/run/charon.pid")}`);
+            // (Before an enable nothing runs yet: started here, and killed once both have written their pids.)
+            podOk(lab, v.target, `ipsec status >/dev/null 2>&1 || service ipsec start >/dev/null 2>&1; for i in $(seq 100); do [ -s /var/run/starter.charon.pid ] && [ -s /var/run/charon.pid ] && break; sleep 0.1; done; kill -9 ${pidOf("/var/run/starter.charon.pid")} ${pidOf("/var/run/charon.pid")}`);
         },
         heal: () => undefined,
         outcome: "heals",
