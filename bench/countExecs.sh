@@ -9,7 +9,7 @@
 #     <start epoch ms> <target> <duration ms> <exit status> <kind>
 #
 # kind: what the script is, from its text (the last argument, after `sh -c`): the product's
-# scripts are recognised by what they do (product:apply, product:status, ...); anything else
+# scripts by their label line (product:apply, product:observe:ro, ...); anything else
 # (the manual replay's commands) is its first 40 characters, blanks as `_`.
 # One short write per line with O_APPEND: lines from parallel execs do not interleave.
 # bash, not sh: EPOCHREALTIME and ${!#} avoid forking `date` and a loop on every exec.
@@ -17,15 +17,17 @@ set -u
 log=$1 target=$2
 shift 2
 script=${!#}
-# The product's scripts all start with its prelude (components/transport/scriptKit.ts).
+# The product's scripts all open with a label line (components/transport/scriptKit.ts):
+# "# kube-ovn-ipsec script: NAME (read-only|changes the node)". kind: product:NAME, with ":ro"
+# for the read-only ones.
 case $script in
-"export LC_ALL=C"*"stop_monitor="*) kind=product:remove ;;
-"export LC_ALL=C"*"section started"*) kind=product:apply ;;
-"export LC_ALL=C"*"our_files="*) kind=product:node-read ;;
-"export LC_ALL=C"*"MODE="*"tunnels/show"*) kind=product:status ;;
-"export LC_ALL=C"*"set nb_global . ipsec="*) kind=product:switch-set ;;
-"export LC_ALL=C"*"command -v ovn-nbctl"*"get nb_global"*) kind=product:preflight ;;
-"export LC_ALL=C"*"get nb_global . ipsec"*) kind=product:switch-read ;;
+"# kube-ovn-ipsec script: "*)
+    first=${script%%$'\n'*}
+    name=${first#"# kube-ovn-ipsec script: "}
+    name=${name%% *}
+    kind=product:$name
+    case $first in *"(read-only)") kind=$kind:ro ;; esac
+    ;;
 *)
     kind=${script:0:40}
     kind=${kind//[$'\n\t ']/_}

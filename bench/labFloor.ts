@@ -40,3 +40,24 @@ export async function flagFloorMs(lab: LabStatus, enabled: boolean): Promise<num
     if (failed.length > 0) throw new Error(`lab floor (ipsec=${enabled}): ${failed.join(", ")} did not get there within 30 s`);
     return ms;
 }
+
+/**
+ * The floor for a no-change `up`: on every node at once, one exec that makes the reads the
+ * product's observe script makes (OVSDB keys, tunnels/show, the IKE daemon, the kernel's
+ * policies, the netfilter rules), output discarded. Milliseconds until all have returned.
+ */
+export async function readFloorMs(lab: LabStatus): Promise<number> {
+    const reads = [
+        "ovs-vsctl --timeout=10 get Open_vSwitch . other_config external_ids",
+        "ovs-appctl -t ovs-monitor-ipsec tunnels/show",
+        "ipsec status",
+        "ip xfrm policy",
+        "iptables -S",
+    ].map((c) => `${c} >/dev/null 2>&1`);
+    const t0 = performance.now();
+    const codes = await Promise.all(lab.nodes.map((n) => podAsync(lab, n.target, reads.join("; ") + "; exit 0")));
+    const ms = performance.now() - t0;
+    const failed = lab.nodes.filter((_, i) => codes[i] !== 0).map((n) => n.name);
+    if (failed.length > 0) throw new Error(`lab read floor: the exec into ${failed.join(", ")} failed`);
+    return ms;
+}

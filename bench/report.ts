@@ -84,6 +84,23 @@ export interface RefreshSample {
     execs: ExecCounts;
 }
 
+/** Item 5: `lab.sh restart-pod` on one node, then `up` (issue 8). */
+export interface RepairSample {
+    run: number;
+    node: string;
+    /** `up` until it returned with every tunnel CONFIGURED again (verified on every node). */
+    wallMs: number;
+    execs: ExecCounts;
+    /** Execs into the restarted node's pod, by kind. */
+    victimKinds: string[];
+    /** Execs into each other node's pod (expected: one read-only observe each). */
+    othersMax: number;
+    /** The other nodes' ovs-monitor-ipsec and charon pids are the same before and after. */
+    othersUntouched: boolean;
+    /** Dynamic resources changed (expected: the restarted node's, the status and the readiness gate). */
+    changes: string[];
+}
+
 export interface TargetCheck {
     item: string;
     target: string;
@@ -105,6 +122,9 @@ export interface BenchResults {
     /** The lab's own time for the same flips with no tool (bench/labFloor.ts), ms per run. */
     flagFloor: { offMs: number[]; onMs: number[] };
     noChange: { nodes: number; up: NoChangeSample[]; refresh: RefreshSample[] };
+    /** The lab's own floor for the no-change up: the same reads on every node at once, no tool (ms per run). */
+    readFloorMs: number[];
+    repair: RepairSample[];
     programCost: { samples: ProgramCostSample[]; diagnosis: ProgramCostSample[] };
     targets?: TargetCheck[];
 }
@@ -147,7 +167,7 @@ function kinds(counts: ExecCounts): string {
  * is outside the pods: key generation, the engine's calls to the provider host, process starts.
  */
 export function inPodCriticalMs(execs: ExecCounts): number {
-    return ["product:preflight", "product:apply", "product:switch-set", "product:status"].reduce((sum, k) => sum + (execs.durationByKind[k]?.max ?? 0), 0);
+    return ["product:read-nb-global:ro", "product:apply", "product:set-nb-global", "product:observe:ro"].reduce((sum, k) => sum + (execs.durationByKind[k]?.max ?? 0), 0);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -218,15 +238,39 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
         );
     }
 
+    /** The status and the readiness gate are re-observed and re-judged on every run: they always update. */
+    const everyRun = /^kube-ovn-ipsec-(status|readiness):update$/;
     if (r.noChange.up.length > 0) {
-        const execs = Math.max(...r.noChange.up.map((u) => u.execs.total));
-        const changes = r.noChange.up.flatMap((u) => u.changes);
-        add("4", `no-change up at N=${r.noChange.nodes}: 0 execs, no resource changed`, `${execs} execs, ${changes.length} changes, ${range(stat(r.noChange.up.map((u) => u.wallMs)))}`, execs === 0 && changes.length === 0, `${execs} execs, changes: ${changes.join(", ")}`);
+        const writes = r.noChange.up.flatMap((u) => Object.keys(u.execs.byKind)).filter((k) => !k.endsWith(":ro"));
+        const perNode = r.noChange.up.flatMap((u) => Object.values(u.execs.perNode));
+        const exact = perNode.every((x) => x === 1);
+        const changes = r.noChange.up.flatMap((u) => u.changes).filter((c) => !everyRun.test(c));
+        const floor = r.readFloorMs.length > 0 ? `; lab floor for ${r.noChange.nodes} parallel reads: ${range(stat(r.readFloorMs))}` : "";
+        add(
+            "4",
+            `no-change up at N=${r.noChange.nodes}: exactly one read-only exec per node, nothing changed`,
+            `${Math.min(...perNode)}–${Math.max(...perNode)} execs/node (${[...new Set(r.noChange.up.flatMap((u) => Object.keys(u.execs.byKind)))].join(", ")}), ${changes.length} changes, ${range(stat(r.noChange.up.map((u) => u.wallMs)))}${floor}`,
+            exact && writes.length === 0 && changes.length === 0,
+            `execs/node ${[...new Set(perNode)].join("/")}, writes: ${[...new Set(writes)].join(", ") || "none"}, changes: ${changes.join(", ") || "none"}`,
+        );
     }
     if (r.noChange.refresh.length > 0) {
-        const writes = r.noChange.refresh.flatMap((x) => Object.keys(x.execs.byKind)).filter((k) => !/^product:(node-read|status|switch-read)$/.test(k));
+        const writes = r.noChange.refresh.flatMap((x) => Object.keys(x.execs.byKind)).filter((k) => !k.endsWith(":ro"));
         const perNode = Math.max(...r.noChange.refresh.map((x) => x.execs.perNodeMax));
         add("4", `refresh at N=${r.noChange.nodes}: read-only`, `${perNode} execs/node (reads only), ${range(stat(r.noChange.refresh.map((x) => x.wallMs)))}`, writes.length === 0, `non-read scripts: ${[...new Set(writes)].join(", ")}`);
+    }
+    if (r.repair.length > 0) {
+        const victimOk = r.repair.every((x) => x.victimKinds.filter((k) => k === "product:apply").length === 1);
+        const othersOk = r.repair.every((x) => x.othersMax <= 1 && x.othersUntouched);
+        const changes = r.repair.map((x) => x.changes.filter((c) => !everyRun.test(c)));
+        const onlyVictim = r.repair.every((x, i) => changes[i].length === 1 && changes[i][0] === `kube-ovn-ipsec-${x.node}:update`);
+        add(
+            "5",
+            "repair after restart-pod: one apply on that node, the others only read and untouched",
+            `${range(stat(r.repair.map((x) => x.wallMs)))}; restarted node: ${[...new Set(r.repair.map((x) => x.victimKinds.join(" + ")))].join("; ")}; others ≤ ${Math.max(...r.repair.map((x) => x.othersMax))} exec each`,
+            victimOk && othersOk && onlyVictim,
+            `victim execs ${r.repair.map((x) => x.victimKinds.join("+")).join("; ")}, others untouched: ${r.repair.map((x) => x.othersUntouched).join("/")}, changes: ${changes.map((c) => c.join(",")).join("; ")}`,
+        );
     }
     return checks;
 }
@@ -345,6 +389,19 @@ export function printReport(r: BenchResults): void {
                     ["up, nothing changed", range(stat(r.noChange.up.map((u) => u.wallMs))), `${Math.max(...r.noChange.up.map((u) => u.execs.perNodeMax))} / ${Math.max(...r.noChange.up.map((u) => u.execs.central))}`, `provider ops: ${[...new Set(r.noChange.up.flatMap((u) => u.providerOps))].join(", ")}; changes: ${r.noChange.up.flatMap((u) => u.changes).length}`],
                     ["refresh", range(stat(r.noChange.refresh.map((x) => x.wallMs))), `${Math.max(...r.noChange.refresh.map((x) => x.execs.perNodeMax))} / ${Math.max(...r.noChange.refresh.map((x) => x.execs.central))}`, kinds(r.noChange.refresh[0].execs)],
                 ],
+            ),
+        );
+        if (r.readFloorMs.length > 0) p(`\n- lab floor, no tool (the same reads on every node at once; bench/labFloor.ts): ${range(stat(r.readFloorMs))}`);
+        p();
+    }
+
+    if (r.repair.length > 0) {
+        p(`## 5. Repair after \`lab.sh restart-pod\` on one node, at N=${r.noChange.nodes}`);
+        p();
+        p(
+            table(
+                ["run", "node", "up until CONFIGURED again", "execs into that node", "execs into each other node (max)", "others' daemons untouched", "resources changed"],
+                r.repair.map((x) => [String(x.run), x.node, s1(x.wallMs), x.victimKinds.join(" + "), String(x.othersMax), x.othersUntouched ? "yes" : "NO", x.changes.join(", ")]),
             ),
         );
         p();

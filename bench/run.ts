@@ -4,7 +4,8 @@
  *   1. enable on N = 3 and 6 lab nodes vs. a replay of the manual procedure on the same lab
  *   2. enabled=false and back (flag flip) at N = 6
  *   3. program cost under mocks for 10, 100, 1000 nodes (no cluster)
- *   4. a no-change `up` and a `refresh` at N = 6
+ *   4. a no-change `up` (with the lab's floor for the same reads) and a `refresh` at N = 6
+ *   5. the repair of one node after `lab.sh restart-pod`, at N = 6
  *
  * It drives the real stack program through the test harness (real dynamic-provider host, real
  * execs into the lab), counts exec round trips with bench/countExecs.sh, prints tables and
@@ -22,10 +23,10 @@ import { LabStatus, freshLab, labAccess, labOk, podSh } from "../test/support/la
 import { configFor, nbIpsec, otherConfig, servicePids, tunnelHeaders } from "../test/support/node";
 import { ExecCounts, ExecLog, countExecs } from "./execLog";
 import { busyPercent, cpuTicks, machineDetails } from "./machine";
-import { flagFloorMs } from "./labFloor";
+import { flagFloorMs, readFloorMs } from "./labFloor";
 import { ReplayResult, manualReplay } from "./manualReplay";
 import { measureProgramCost } from "./programCost";
-import { BenchResults, EnableAtN, EnableSample, FlagFlipSample, NoChangeSample, Phase, RefreshSample, printReport, stat } from "./report";
+import { BenchResults, EnableAtN, EnableSample, FlagFlipSample, NoChangeSample, Phase, RefreshSample, RepairSample, printReport, stat } from "./report";
 
 const QUICK = process.argv.includes("--quick");
 const LAB_SIZES = [3, 6];
@@ -224,6 +225,32 @@ async function refresh(s: Session, run: number): Promise<RefreshSample> {
     return { run, wallMs: t.wallMs, execs: t.execs };
 }
 
+/** Item 5: the ovs-ovn container of one node restarts (FACTS.md section 6); the next `up` repairs it. */
+async function repairAfterRestart(s: Session, run: number): Promise<RepairSample> {
+    const victim = s.lab.nodes[run % s.lab.nodes.length];
+    const others = s.lab.nodes.filter((n) => n.name !== victim.name);
+    labOk("restart-pod", victim.name);
+    const pidsBefore = others.map((n) => servicePids(s.lab, n.name));
+    const t = await up(s);
+    if (!ready(t.result)) throw new Error(`repair ${run}: the up after restart-pod ${victim.name} returned not ready: ${JSON.stringify(t.result.outputs.summary)}`);
+    assertAllConfigured(s.lab, `after the repair of ${victim.name} (run ${run})`);
+    const pidsAfter = others.map((n) => servicePids(s.lab, n.name));
+    const victimKinds = s.log
+        .records()
+        .filter((r) => r.target === victim.target && r.atMs >= t.startedAt)
+        .map((r) => r.kind);
+    return {
+        run,
+        node: victim.name,
+        wallMs: t.wallMs,
+        execs: t.execs,
+        victimKinds,
+        othersMax: Math.max(...others.map((n) => t.execs.perNode[n.target] ?? 0)),
+        othersUntouched: JSON.stringify(pidsBefore) === JSON.stringify(pidsAfter),
+        changes: dynamicChanges(t.result),
+    };
+}
+
 /** Item 1 (replay side), on the lab the product just cleaned up. */
 async function replay(lab: LabStatus, n: number): Promise<EnableAtN["replay"]> {
     const script = new ExecLog(path.join(LOG_DIR, `replay-${n}.log`));
@@ -268,7 +295,12 @@ async function labSize(n: number, results: BenchResults): Promise<void> {
                     process.stderr.write(`   refresh ${i}/${RUNS}\n`);
                     results.noChange.refresh.push(await refresh(s, i));
                 }
+                for (let i = 1; i <= RUNS; i++) results.readFloorMs.push(await readFloorMs(lab));
                 results.noChange.nodes = n;
+                for (let i = 1; i <= RUNS; i++) {
+                    process.stderr.write(`   restart-pod, then up (repair) ${i}/${RUNS}\n`);
+                    results.repair.push(await repairAfterRestart(s, i));
+                }
             }
             const d = await timed(s, () => s.h.destroy());
             destroyMs.push(d.wallMs);
@@ -320,6 +352,8 @@ async function main(): Promise<void> {
         flagFlip: [],
         flagFloor: { offMs: [], onMs: [] },
         noChange: { nodes: FLIP_SIZE, up: [], refresh: [] },
+        readFloorMs: [],
+        repair: [],
         programCost: { samples: [], diagnosis: [] },
     };
     fs.rmSync(LOG_DIR, { recursive: true, force: true });
