@@ -1,0 +1,57 @@
+/**
+ * What a dynamic resource stores as its provider (`__provider`, in its inputs AND outputs): a
+ * few hundred bytes that `require` the real provider from the installed package when the
+ * dynamic-provider host calls it, instead of the provider's code serialized by value (35-68 KB,
+ * twice per resource, and a per-resource copy of everything it imports).
+ *
+ * The host loads it with require-from-string, so `require` resolves from the host's working
+ * directory: the program's directory, where the package is installed (`node_modules/kube-ovn-ipsec`,
+ * or this repository itself by package self-reference). So the provider code that runs is the
+ * code installed now: `destroy` after an upgrade runs the new provider on the old state
+ * (docs/ARCHITECTURE.md, "Where the provider code lives").
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { ProviderName } from "../providers";
+
+/** The package subpath (package.json `exports`) whose module exports every provider by name. */
+export const PROVIDERS_MODULE = "kube-ovn-ipsec/providers";
+
+type Method = (...args: unknown[]) => Promise<unknown>;
+
+const stubs = new Map<ProviderName, pulumi.dynamic.ResourceProvider>();
+
+/**
+ * Calls `method` of the installed provider `providerName`. Resolved as a file in the working
+ * directory would resolve it: the host's own `require` has no directory, so it would miss the
+ * package's self-reference (this repository's own stack). Everything it uses is required inside
+ * it, so that it serializes as this function's text alone.
+ */
+function forward(moduleId: string, providerName: string, method: string, args: unknown[]): Promise<unknown> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createRequire } = require("module") as typeof import("module");
+    const providers = createRequire(`${process.cwd()}/[kube-ovn-ipsec provider stub]`)(moduleId) as Record<string, Record<string, Method> | undefined>;
+    const real = providers[providerName];
+    const fn = real?.[method];
+    if (!fn) throw new Error(`${moduleId} has no provider ${providerName} with ${method}(): the installed kube-ovn-ipsec does not match this state`);
+    return fn.apply(real, args);
+}
+
+/**
+ * A stand-in for `provider` with exactly its methods (the host treats a missing `check`, `diff`
+ * or `read` differently from one that is there), each forwarding to the installed provider.
+ * One object per provider: the SDK serializes each provider object once and caches it by identity.
+ */
+export function providerStub(name: ProviderName, provider: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+    const made = stubs.get(name);
+    if (made) return made;
+    const methods = Object.entries(provider as object)
+        .filter(([, value]) => typeof value === "function")
+        .map(([method]) => method);
+    const moduleId = PROVIDERS_MODULE;
+    const providerName: string = name;
+    const stub: Record<string, Method> = {};
+    for (const method of methods) stub[method] = (...args: unknown[]) => forward(moduleId, providerName, method, args);
+    const result = stub as unknown as pulumi.dynamic.ResourceProvider;
+    stubs.set(name, result);
+    return result;
+}
