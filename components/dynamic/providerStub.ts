@@ -21,19 +21,17 @@ type Method = (...args: unknown[]) => Promise<unknown>;
 const stubs = new Map<ProviderName, pulumi.dynamic.ResourceProvider>();
 
 /**
- * Calls `method` of the installed provider `providerName`. Resolved as a file in the working
- * directory would resolve it: the host's own `require` has no directory, so it would miss the
- * package's self-reference (this repository's own stack). Everything it uses is required inside
- * it, so that it serializes as this function's text alone.
+ * Calls `target` ("<provider>.<method>") of the installed providers. Resolved as a file in the
+ * working directory would resolve it: the host's own `require` has no directory, so it would
+ * miss the package's self-reference (this repository's own stack). Kept short: its text is
+ * stored with every dynamic resource, twice.
  */
-function forward(moduleId: string, providerName: string, method: string, args: unknown[]): Promise<unknown> {
+function forward(target: string, args: unknown[]): Promise<unknown> {
+    const [name, method] = target.split(".");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { createRequire } = require("module") as typeof import("module");
-    const providers = createRequire(`${process.cwd()}/[kube-ovn-ipsec provider stub]`)(moduleId) as Record<string, Record<string, Method> | undefined>;
-    const real = providers[providerName];
-    const fn = real?.[method];
-    if (!fn) throw new Error(`${moduleId} has no provider ${providerName} with ${method}(): the installed kube-ovn-ipsec does not match this state`);
-    return fn.apply(real, args);
+    const real = ((require("module") as typeof import("module")).createRequire(`${process.cwd()}/_`)(PROVIDERS_MODULE) as Record<string, Record<string, Method>>)[name];
+    if (!real?.[method]) throw new Error(`${PROVIDERS_MODULE} has no ${target}(): the installed kube-ovn-ipsec does not match this state`);
+    return real[method].apply(real, args);
 }
 
 /**
@@ -47,10 +45,11 @@ export function providerStub(name: ProviderName, provider: pulumi.dynamic.Resour
     const methods = Object.entries(provider as object)
         .filter(([, value]) => typeof value === "function")
         .map(([method]) => method);
-    const moduleId = PROVIDERS_MODULE;
-    const providerName: string = name;
     const stub: Record<string, Method> = {};
-    for (const method of methods) stub[method] = (...args: unknown[]) => forward(moduleId, providerName, method, args);
+    for (const method of methods) {
+        const target = `${name}.${method}`;
+        stub[method] = (...args: unknown[]) => forward(target, args);
+    }
     const result = stub as unknown as pulumi.dynamic.ResourceProvider;
     stubs.set(name, result);
     return result;
