@@ -14,7 +14,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ProviderName } from "../providers";
 
 /** The package subpath (package.json `exports`) whose module exports every provider by name. */
-export const PROVIDERS_MODULE = "kube-ovn-ipsec/providers";
+const MODULE_ID = "kube-ovn-ipsec/providers";
+export const PROVIDERS_MODULE = MODULE_ID;
 
 type Method = (...args: unknown[]) => Promise<unknown>;
 
@@ -24,13 +25,15 @@ const stubs = new Map<ProviderName, pulumi.dynamic.ResourceProvider>();
  * Calls `target` ("<provider>.<method>") of the installed providers. Resolved as a file in the
  * working directory would resolve it: the host's own `require` has no directory, so it would
  * miss the package's self-reference (this repository's own stack). Kept short: its text is
- * stored with every dynamic resource, twice.
+ * stored with every dynamic resource, twice. It must use no export of this module (compiled,
+ * `exports.X` would make the serializer capture the module, a `require` of a path the
+ * package does not export).
  */
 function forward(target: string, args: unknown[]): Promise<unknown> {
     const [name, method] = target.split(".");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const real = ((require("module") as typeof import("module")).createRequire(`${process.cwd()}/_`)(PROVIDERS_MODULE) as Record<string, Record<string, Method>>)[name];
-    if (!real?.[method]) throw new Error(`${PROVIDERS_MODULE} has no ${target}(): the installed kube-ovn-ipsec does not match this state`);
+    const real = ((require("module") as typeof import("module")).createRequire(`${process.cwd()}/_`)(MODULE_ID) as Record<string, Record<string, Method>>)[name];
+    if (!real?.[method]) throw new Error(`${MODULE_ID} has no ${target}(): the installed kube-ovn-ipsec does not match this state`);
     return real[method].apply(real, args);
 }
 

@@ -16,7 +16,15 @@ describe("what a dynamic resource stores of its provider", () => {
             const nodes = Array.from({ length: n }, (_, i) => ({ name: `w${i}`, systemId: `sid-${i}` }));
             const { registrations, error } = await captureGraph((opts) => new KubeOvnIpsec("ipsec", { nodes }, opts));
             if (error) throw error;
-            return new Map(registrations.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/")).map((r) => [r.type.split(":").pop() as string, bytes(r.inputs.__provider)]));
+            const dynamic = registrations.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"));
+            for (const r of dynamic) {
+                // It captures nothing but these (a captured module, e.g. through a compiled
+                // `exports.X`, would be serialized as a `require` of a path the package does not export).
+                const captured = [...String(r.inputs.__provider).matchAll(/with\(\{ (.*?) \}\)/g)].flatMap((m) => m[1].split(", ").map((kv) => kv.slice(0, kv.indexOf(":"))));
+                // (`provider`: the SDK's own `() => provider`.)
+                expect([...new Set(captured)].sort()).toEqual(["MODULE_ID", "arguments", "forward", "provider", "target", "this"]);
+            }
+            return new Map(dynamic.map((r) => [r.type.split(":").pop() as string, bytes(r.inputs.__provider)]));
         };
         const three = await sizes(3);
         expect([...three.keys()].sort()).toEqual(["IpsecReadiness", "IpsecStatus", "IpsecSwitch", "NodeIpsec", "Preflight"]);
