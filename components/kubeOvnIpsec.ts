@@ -88,7 +88,8 @@ function serialOf(pem: string): string | null {
 }
 
 function digest(value: unknown): string {
-    return createHash("sha256").update(JSON.stringify(value)).digest("hex");
+    // `?? "null"`: under unit-test mocks a certificate may be missing (undefined).
+    return createHash("sha256").update(JSON.stringify(value) ?? "null").digest("hex");
 }
 
 interface ComponentOutputs {

@@ -7,6 +7,11 @@ set -u
 cd "$(dirname "$0")/.."
 if [ "$#" -gt 0 ]; then exec npx jest "$@"; fi
 
+# The providers run from the compiled package (bin/): built once here, not by each jest's
+# globalSetup (test/support/buildPackage.ts).
+node node_modules/typescript/bin/tsc -p tsconfig.build.json || exit 1
+export KOI_PACKAGE_BUILT=1
+
 no_lab='/test/(unit|engine)/[^/]+\.test\.ts$'
 side=$(mktemp)
 trap 'rm -f "$side"' EXIT

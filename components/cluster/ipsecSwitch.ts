@@ -1,5 +1,6 @@
 /** `nb_global ipsec` as a resource, created after every node resource. */
 import * as pulumi from "@pulumi/pulumi";
+import { providerStub } from "../dynamic/providerStub";
 import { InputsOf } from "../util/inputs";
 import { IpsecSwitchArgsPlain, ipsecSwitchProvider } from "./ipsecSwitchProvider";
 
@@ -13,6 +14,6 @@ export class IpsecSwitch extends pulumi.dynamic.Resource {
     declare readonly restoreOnDestroy: pulumi.Output<boolean>;
 
     constructor(name: string, args: IpsecSwitchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(ipsecSwitchProvider, name, { ...args, before: undefined, restoreOnDestroy: undefined }, opts, "kube-ovn-ipsec", "IpsecSwitch");
+        super(providerStub("IpsecSwitch", ipsecSwitchProvider), name, { ...args, before: undefined, restoreOnDestroy: undefined }, opts, "kube-ovn-ipsec", "IpsecSwitch");
     }
 }

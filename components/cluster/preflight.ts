@@ -1,5 +1,6 @@
 /** The read-only cluster checks as a resource every node resource depends on. */
 import * as pulumi from "@pulumi/pulumi";
+import { providerStub } from "../dynamic/providerStub";
 import { InputsOf } from "../util/inputs";
 import { PreflightInputs, preflightProvider } from "./preflightProvider";
 
@@ -10,6 +11,6 @@ export class Preflight extends pulumi.dynamic.Resource {
     declare readonly nbIpsecBefore: pulumi.Output<boolean | null>;
 
     constructor(name: string, args: PreflightArgs, opts?: pulumi.CustomResourceOptions) {
-        super(preflightProvider, name, { ...args, kubeOvnVersion: undefined, nbIpsecBefore: undefined }, opts, "kube-ovn-ipsec", "Preflight");
+        super(providerStub("Preflight", preflightProvider), name, { ...args, kubeOvnVersion: undefined, nbIpsecBefore: undefined }, opts, "kube-ovn-ipsec", "Preflight");
     }
 }

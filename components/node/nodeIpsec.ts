@@ -1,5 +1,6 @@
 /** The per-node dynamic resource, as the program sees it (the work is in nodeIpsecProvider). */
 import * as pulumi from "@pulumi/pulumi";
+import { providerStub } from "../dynamic/providerStub";
 import { InputsOf } from "../util/inputs";
 import { NodeInstalled, NodeIpsecArgsPlain, nodeIpsecProvider } from "./nodeIpsecProvider";
 
@@ -14,7 +15,7 @@ export class NodeIpsec extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: NodeIpsecArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            nodeIpsecProvider,
+            providerStub("NodeIpsec", nodeIpsecProvider),
             name,
             { ...args, privateKeyPem: pulumi.secret(args.privateKeyPem), installed: undefined },
             { ...opts, additionalSecretOutputs: ["privateKeyPem"] },

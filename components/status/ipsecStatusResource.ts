@@ -1,5 +1,6 @@
 /** Tunnel status as a resource: observed on every up (waiting per waitFor) and on refresh. */
 import * as pulumi from "@pulumi/pulumi";
+import { providerStub } from "../dynamic/providerStub";
 import { InputsOf } from "../util/inputs";
 import type { NodeStatusReport, StatusSummary } from "./nodeStatus";
 import { IpsecStatusInputs, ipsecStatusProvider } from "./statusProvider";
@@ -13,6 +14,6 @@ export class IpsecStatusResource extends pulumi.dynamic.Resource {
     declare readonly observedAt: pulumi.Output<string>;
 
     constructor(name: string, args: IpsecStatusArgs, opts?: pulumi.CustomResourceOptions) {
-        super(ipsecStatusProvider, name, { ...args, reports: undefined, summary: undefined, unready: undefined, observedAt: undefined }, opts, "kube-ovn-ipsec", "IpsecStatus");
+        super(providerStub("IpsecStatus", ipsecStatusProvider), name, { ...args, reports: undefined, summary: undefined, unready: undefined, observedAt: undefined }, opts, "kube-ovn-ipsec", "IpsecStatus");
     }
 }

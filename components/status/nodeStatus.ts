@@ -54,7 +54,10 @@ export interface NodeStatusReport {
     guard: { wanted: boolean; installed: boolean; drops: number };
     /** Kernel IPsec policies on the node (null: unknown). */
     xfrmPolicies: number | null;
+    /** Tunnels to peers; above FULL_TUNNEL_TABLE_NODES nodes only those not healthy (status/tunnelTable.ts). */
     tunnels: PeerTunnelReport[];
+    /** Healthy tunnels to peers left out of `tunnels` (0 up to FULL_TUNNEL_TABLE_NODES nodes). */
+    tunnelsOmitted: number;
     /** IPsec tunnels to nodes that are not in this stack (not detailed). */
     otherTunnels: number;
     /** tunnels/show was longer than we read: the counts are from its beginning. */
@@ -177,6 +180,7 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
             configIntact: false,
             guard: { wanted: guardWanted, installed: false, drops: 0 },
             tunnels: [],
+            tunnelsOmitted: 0,
             otherTunnels: 0,
             ike: { up: 0, connecting: 0, childSasInstalled: 0 },
             expectedTunnels,
@@ -263,6 +267,7 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         configIntact: config.length === 0,
         guard: { wanted: guardWanted, installed: guardInstalled, drops: o.guard.drops },
         tunnels: reports,
+        tunnelsOmitted: 0,
         otherTunnels,
         ike: { up: ike.ikeUp, connecting: ike.ikeConnecting, childSasInstalled: ike.childSas.filter((c) => c.state === "INSTALLED").length },
         expectedTunnels,
@@ -297,7 +302,7 @@ export function describeNode(r: NodeStatusReport): string {
     if (!r.reachable) return `${r.node}: unknown: ${r.error ?? "unknown error"}`;
     const parts = [
         `${r.node}:`,
-        r.expectedTunnels > 0 ? `${r.configured}/${r.expectedTunnels} tunnels CONFIGURED, ${r.established}/${r.expectedTunnels} established` : `${r.tunnels.length + r.otherTunnels} IPsec tunnels listed`,
+        r.expectedTunnels > 0 ? `${r.configured}/${r.expectedTunnels} tunnels CONFIGURED, ${r.established}/${r.expectedTunnels} established` : `${r.tunnels.length + r.tunnelsOmitted + r.otherTunnels} IPsec tunnels listed`,
         `(ovs-monitor-ipsec ${r.monitorRunning ? "running" : "NOT running"}, IKE daemon ${r.ikeDaemonRunning ? "running" : "NOT running"}, IKE SAs up ${r.ike.up}, CHILD SAs installed ${r.ike.childSasInstalled})`,
     ];
     if (r.problems.length > 0) parts.push(`missing: ${r.problems.join("; ")}`);

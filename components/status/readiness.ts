@@ -1,5 +1,6 @@
 /** The readiness gate as a resource, after the status (see readinessProvider.ts). */
 import * as pulumi from "@pulumi/pulumi";
+import { providerStub } from "../dynamic/providerStub";
 import { InputsOf } from "../util/inputs";
 import { ReadinessInputs, readinessProvider } from "./readinessProvider";
 
@@ -7,6 +8,6 @@ export class IpsecReadiness extends pulumi.dynamic.Resource {
     declare readonly ready: pulumi.Output<boolean>;
 
     constructor(name: string, args: InputsOf<ReadinessInputs>, opts?: pulumi.CustomResourceOptions) {
-        super(readinessProvider, name, args, opts, "kube-ovn-ipsec", "IpsecReadiness");
+        super(providerStub("IpsecReadiness", readinessProvider), name, args, opts, "kube-ovn-ipsec", "IpsecReadiness");
     }
 }

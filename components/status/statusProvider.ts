@@ -8,6 +8,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { CollectRequest, collectStatus } from "./collectStatus";
 import { NodeStatusReport, StatusSummary, describeNode, summarize } from "./nodeStatus";
+import { withTunnelTable } from "./tunnelTable";
 
 export interface IpsecStatusInputs extends Omit<CollectRequest, "deadline" | "reuse"> {
     timeoutSeconds: number;
@@ -36,7 +37,7 @@ async function observe(inputs: IpsecStatusInputs, wait: boolean, reuse: boolean)
         reuse,
     });
     const summary = summarize(reports, inputs.enabled, inputs.waitFor);
-    return { ...inputs, reports, summary, unready: reports.filter((r) => !r.ready).map(describeNode), observedAt: summary.observedAt || new Date().toISOString() };
+    return { ...inputs, reports: withTunnelTable(reports, inputs.enabled, inputs.waitFor), summary, unready: reports.filter((r) => !r.ready).map(describeNode), observedAt: summary.observedAt || new Date().toISOString() };
 }
 
 export const ipsecStatusProvider: pulumi.dynamic.ResourceProvider = {

@@ -1,6 +1,7 @@
 /**
- * The dynamic providers as the engine receives them: serialized into `__provider`, loaded the
- * way Pulumi's dynamic-provider host loads them (require-from-string), and callable.
+ * The dynamic providers as the engine receives them: serialized into `__provider` (a stub that
+ * requires kube-ovn-ipsec/providers, here this repository's bin/ built by jest's globalSetup),
+ * loaded the way Pulumi's dynamic-provider host loads them (require-from-string), and callable.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
