@@ -242,6 +242,19 @@ describe("parseTunnelsShow tolerance", () => {
         expect(JSON.parse(JSON.stringify(r))).toEqual(r);
     });
 
+    it("reads each state the monitor prints: INIT, CONFIGURED, REMOVED, INVALID", () => {
+        // ovs-monitor-ipsec's IPsecTunnel states: a tunnel is INIT until its IKE connection is
+        // loaded. Each header is the n1 capture's first block with its state replaced.
+        const block = fixture("tunnels-show-3node-configured-n1.txt").split("\n\n")[0];
+        for (const state of ["INIT", "CONFIGURED", "REMOVED"] as const) {
+            const [r] = parseTunnelsShow(block.replace("(CONFIGURED)", `(${state})`));
+            expect(r.state).toBe(state);
+            expect(r.stateDetail).toBeNull();
+        }
+        const [invalid] = parseTunnelsShow(block.replace("(CONFIGURED)", "(INVALID: no certificate)"));
+        expect(invalid).toMatchObject({ state: "INVALID", stateDetail: "no certificate" });
+    });
+
     it("marks an unreadable state UNKNOWN and keeps the name", () => {
         const [a, b, c] = parseTunnelsShow(
             "Interface name: a v7 (SOMETHING NEW)\nInterface name: b v2\nInterface name: c v1 (INVALID)\n",
