@@ -435,14 +435,21 @@ describe("parseIpsecStatus line formats", () => {
         expect(sa).toEqual({ name: "c", id: 1, state: "DELETING", localIp: null, localId: null, remoteIp: null, remoteId: null });
     });
 
+    it("takes counts of several digits from the header", () => {
+        const r = parseIpsecStatus("Security Associations (12 up, 10 connecting):\n  none\n");
+        expect(r).toMatchObject({ ikeUp: 12, ikeConnecting: 10, ikeSas: [], childSas: [] });
+    });
+
     it("reads strongSwan < 5.3 CHILD SA lines (no reqid) and the < 4.5.3 bare SA header", () => {
         const r = parseIpsecStatus(
             "Routed Connections:\n  ovn-x-in-1{1}:  ROUTED, TRANSPORT\n  ovn-x-in-1{1}:   a === b\n" +
             "Security Associations:\n  ovn-x-in-1[2]: ESTABLISHED 1 minute ago, 10.0.0.1[a]...10.0.0.2[b]\n" +
             "  ovn-x-in-1{1}:  INSTALLED, TRANSPORT, ESP SPIs: c0000001_i c0000002_o\n" +
-            "  ovn-x-in-2[3]: CONNECTING, 10.0.0.1[a]...10.0.0.3[%any]\n",
+            "  ovn-x-in-2[3]: CONNECTING, 10.0.0.1[a]...10.0.0.3[%any]\n" +
+            "  ovn-x-in-4[4]: ESTABLISHED 2 minutes ago, 10.0.0.1[a]...10.0.0.4[d]\n",
         );
-        expect(r).toMatchObject({ ikeUp: 1, ikeConnecting: 1, routed: 1 });
+        // Counted from the SA lines: 2 up, 1 connecting (different, so a swapped filter shows).
+        expect(r).toMatchObject({ ikeUp: 2, ikeConnecting: 1, routed: 1 });
         expect(r.childSas).toEqual([{ name: "ovn-x-in-1", id: 1, state: "INSTALLED", mode: "TRANSPORT" }]);
     });
 
