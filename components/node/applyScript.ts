@@ -15,7 +15,7 @@ import { ScriptLimits, prelude } from "../transport/scriptKit";
 import { shellQuote as q } from "../transport/shellQuote";
 import { guardFunctions } from "./guardRules";
 import { FILE_PREFIX, IPSEC_DIR, MANIFEST, NodeFilePaths, OUR_FILE_GLOBS, STARTED_MARKER } from "./nodeFiles";
-import { PAYLOAD_END, PAYLOAD_FILE, PAYLOAD_SUM } from "./nodePayload";
+import { payloadReader } from "./nodePayload";
 import { BEFORE_RECORD, CERT_KEYS, beforeKey } from "./ovsdbRecord";
 
 export interface ApplyParams {
@@ -63,15 +63,7 @@ done
 for f in "$CERT" "$KEY" "$CA"; do [ -e "$f" ] || created="$created $f"; done
 # Each file is written next to its destination with mode 0600 (umask), checked, then renamed:
 # a reader sees the old file or the new one, never a partial or world-readable one.
-out=$(bounded 60 awk -v ca="$CA.koi-tmp" -v cert="$CERT.koi-tmp" -v key="$KEY.koi-tmp" -v sums="$SUMS" '
-    f == "" && $1 == "${PAYLOAD_SUM}" { print $2, $3 > sums; next }
-    $0 == "${PAYLOAD_FILE} ca_cert" { f = ca; next }
-    $0 == "${PAYLOAD_FILE} certificate" { f = cert; next }
-    $0 == "${PAYLOAD_FILE} private_key" { f = key; next }
-    $0 == "${PAYLOAD_END}" { done = 1; exit }
-    f != "" { print > f }
-    END { if (!done) exit 9 }
-' 2>&1); rc=$?
+out=$(bounded 60 ${payloadReader({ caCert: '"$CA.koi-tmp"', certificate: '"$CERT.koi-tmp"', privateKey: '"$KEY.koi-tmp"', sums: '"$SUMS"' })} 2>&1); rc=$?
 case $rc in
     0) ;;
     9) fail $TRANSIENT read-payload "the certificate data on stdin ended before its end marker: the transport cut it short" ;;

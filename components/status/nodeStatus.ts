@@ -253,7 +253,9 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
     }
 
     let ready: boolean;
-    if (!expect.enabled) ready = o.tunnelsShow.ok && (all ?? []).length === 0;
+    // Disabled: ready once the monitor's own reply lists no tunnel. No reply, or text that is not
+    // a tunnels/show reply (all === null), proves nothing.
+    if (!expect.enabled) ready = all !== null && all.length === 0;
     else if (expect.waitFor === "established") ready = health === "protected" && establishedPeers.size === expect.peers.length;
     else ready = health === "protected";
 

@@ -158,6 +158,13 @@ describe("options", () => {
         expect(of(regs, T.signed)).toHaveLength(3);
     });
 
+    it("publishes the Secrets in the access namespace, not always kube-system", async () => {
+        const nodes = nodesOf(2);
+        const regs = await build({ nodes, access: { kind: "kubectl", namespace: "kube-ovn-ops" } });
+        const namespaces = of(regs, T.secret).map((r) => (r.inputs as { metadata: { namespace: string } }).metadata.namespace);
+        expect(namespaces).toEqual(["kube-ovn-ops", "kube-ovn-ops", "kube-ovn-ops"]);
+    });
+
     it("publishSecrets=false registers no Secret", async () => {
         const regs = await build({ nodes: nodesOf(2), publishSecrets: false });
         expect(of(regs, T.secret)).toHaveLength(0);

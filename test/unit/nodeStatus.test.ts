@@ -108,6 +108,44 @@ describe("evaluateNode", () => {
         expect(evaluateNode(expect1({ enabled: false }), observed()).ready).toBe(false);
     });
 
+    it("disabled: never ready when tunnels/show failed or printed something that is not its reply", () => {
+        // A monitor that does not answer lists no tunnels, which must not read as "none left".
+        const failed = evaluateNode(expect1({ enabled: false }), observed({ tunnelsShow: { ok: false, text: "", truncated: false } }));
+        expect(failed.ready).toBe(false);
+        const notAReply = evaluateNode(expect1({ enabled: false }), observed({ tunnelsShow: { ok: true, text: fixture("ovs-appctl-monitor-not-running.txt"), truncated: false } }));
+        expect(notAReply.ready).toBe(false);
+        // The same node with the monitor's real "no tunnels" reply is ready.
+        expect(evaluateNode(expect1({ enabled: false }), observed({ tunnelsShow: { ok: true, text: fixture("tunnels-show-no-tunnels.txt"), truncated: false } })).ready).toBe(true);
+    });
+
+    it("a CHILD SA installed in one direction only is not established", () => {
+        // The hand-made capture with both INSTALLED CHILD SAs to one peer; drop either direction.
+        const both = fixture("ipsec-status-child-installed-handmade.txt");
+        for (const dir of ["in", "out"]) {
+            const oneWay = both.replace(new RegExp(`^ovn-8ecc6b-0-${dir}-1\\{\\d+\\}: .*\\n`, "gm"), (line) => (line.includes("INSTALLED") || /===/.test(line) ? "" : line));
+            expect(oneWay).not.toBe(both);
+            const r = evaluateNode(expect1({ waitFor: "established" }), observed({}, undefined, oneWay));
+            const toWorker = r.tunnels.find((t) => t.peerNode === "kube-ovn-worker");
+            expect(toWorker?.ikeEstablished).toBe(true);
+            expect(toWorker?.childSasInstalled).toBe(1);
+            expect(toWorker?.established).toBe(false);
+            // The other peer still has both directions.
+            expect(r.tunnels.find((t) => t.peerNode === "kube-ovn-worker2")?.established).toBe(true);
+            expect(r.established).toBe(1);
+            expect(r.ready).toBe(false);
+        }
+    });
+
+    it("an INIT tunnel (IKE connection not loaded yet) is neither configured nor protecting", () => {
+        const text = fixture("tunnels-show-3node-configured-n1.txt");
+        const first = text.indexOf("(CONFIGURED)");
+        const r = evaluateNode(expect1(), observed({}, text.slice(0, first) + "(INIT)" + text.slice(first + "(CONFIGURED)".length)));
+        expect(r.tunnels.map((t) => t.state).sort()).toEqual(["CONFIGURED", "INIT"]);
+        expect(r.configured).toBe(1);
+        expect(r.missingPeers).toEqual(["kube-ovn-worker2"]);
+        expect(r.ready).toBe(false);
+    });
+
     it("a monitor that does not answer is never ready, and says so", () => {
         const r = evaluateNode(expect1(), observed({ monitorRunning: false, tunnelsShow: { ok: false, text: fixture("ovs-appctl-monitor-not-running.txt"), truncated: false } }));
         expect(r.ready).toBe(false);

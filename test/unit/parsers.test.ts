@@ -242,6 +242,19 @@ describe("parseTunnelsShow tolerance", () => {
         expect(JSON.parse(JSON.stringify(r))).toEqual(r);
     });
 
+    it("reads each state the monitor prints: INIT, CONFIGURED, REMOVED, INVALID", () => {
+        // ovs-monitor-ipsec's IPsecTunnel states: a tunnel is INIT until its IKE connection is
+        // loaded. Each header is the n1 capture's first block with its state replaced.
+        const block = fixture("tunnels-show-3node-configured-n1.txt").split("\n\n")[0];
+        for (const state of ["INIT", "CONFIGURED", "REMOVED"] as const) {
+            const [r] = parseTunnelsShow(block.replace("(CONFIGURED)", `(${state})`));
+            expect(r.state).toBe(state);
+            expect(r.stateDetail).toBeNull();
+        }
+        const [invalid] = parseTunnelsShow(block.replace("(CONFIGURED)", "(INVALID: no certificate)"));
+        expect(invalid).toMatchObject({ state: "INVALID", stateDetail: "no certificate" });
+    });
+
     it("marks an unreadable state UNKNOWN and keeps the name", () => {
         const [a, b, c] = parseTunnelsShow(
             "Interface name: a v7 (SOMETHING NEW)\nInterface name: b v2\nInterface name: c v1 (INVALID)\n",
@@ -422,14 +435,21 @@ describe("parseIpsecStatus line formats", () => {
         expect(sa).toEqual({ name: "c", id: 1, state: "DELETING", localIp: null, localId: null, remoteIp: null, remoteId: null });
     });
 
+    it("takes counts of several digits from the header", () => {
+        const r = parseIpsecStatus("Security Associations (12 up, 10 connecting):\n  none\n");
+        expect(r).toMatchObject({ ikeUp: 12, ikeConnecting: 10, ikeSas: [], childSas: [] });
+    });
+
     it("reads strongSwan < 5.3 CHILD SA lines (no reqid) and the < 4.5.3 bare SA header", () => {
         const r = parseIpsecStatus(
             "Routed Connections:\n  ovn-x-in-1{1}:  ROUTED, TRANSPORT\n  ovn-x-in-1{1}:   a === b\n" +
             "Security Associations:\n  ovn-x-in-1[2]: ESTABLISHED 1 minute ago, 10.0.0.1[a]...10.0.0.2[b]\n" +
             "  ovn-x-in-1{1}:  INSTALLED, TRANSPORT, ESP SPIs: c0000001_i c0000002_o\n" +
-            "  ovn-x-in-2[3]: CONNECTING, 10.0.0.1[a]...10.0.0.3[%any]\n",
+            "  ovn-x-in-2[3]: CONNECTING, 10.0.0.1[a]...10.0.0.3[%any]\n" +
+            "  ovn-x-in-4[4]: ESTABLISHED 2 minutes ago, 10.0.0.1[a]...10.0.0.4[d]\n",
         );
-        expect(r).toMatchObject({ ikeUp: 1, ikeConnecting: 1, routed: 1 });
+        // Counted from the SA lines: 2 up, 1 connecting (different, so a swapped filter shows).
+        expect(r).toMatchObject({ ikeUp: 2, ikeConnecting: 1, routed: 1 });
         expect(r.childSas).toEqual([{ name: "ovn-x-in-1", id: 1, state: "INSTALLED", mode: "TRANSPORT" }]);
     });
 

@@ -84,6 +84,11 @@ describe("shellQuote", () => {
         "plain",
         "",
         "it's",
+        // Several quotes, adjacent and apart: escaping only the first would let the rest out.
+        "a'b'c",
+        "''",
+        "'''; id; echo '",
+        "x' y 'z' $(id) '",
         "'; rm -rf / #",
         "$(reboot)",
         "`id`",

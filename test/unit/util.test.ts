@@ -1,6 +1,7 @@
-/** The bounded-parallelism helper and the redaction net. */
+/** The bounded-parallelism helper, the redaction net, and the tests' tool check. */
 import { createLimiter, mapSettled } from "../../components/util/concurrency";
 import { redact, tail } from "../../components/util/redact";
+import { requireTool } from "../support/requireTool";
 
 describe("concurrency", () => {
     it.each([1, 3, 10])("never runs more than %i tasks at once, and runs them all", async (limit) => {
@@ -53,5 +54,12 @@ describe("redact", () => {
         const text = Array.from({ length: 50 }, (_, i) => `line ${i}`).join("\n");
         expect(tail(text, 3)).toBe("line 47\nline 48\nline 49");
         expect(tail("x".repeat(5000) + "\n", 5, 100).length).toBeLessThanOrEqual(103);
+    });
+});
+
+describe("requireTool (test support)", () => {
+    it("finds an installed tool and fails, naming what to install, for a missing one", () => {
+        expect(requireTool("sh", "apt-get install dash")).toMatch(/\/sh$/);
+        expect(() => requireTool("koi-no-such-tool", "apt-get install koi-tool")).toThrow("koi-no-such-tool is not installed (not on PATH): this test needs it; install it with: apt-get install koi-tool");
     });
 });
