@@ -154,6 +154,16 @@ function listNames(names: readonly string[]): string {
     return names.length <= 10 ? names.join(", ") : `${names.slice(0, 10).join(", ")} and ${names.length - 10} more`;
 }
 
+/** CONFIGURED, with our name (this node's system-id) on this end. */
+export function isOurConfiguredTunnel(systemId: string, t: PeerTunnelReport): boolean {
+    return t.state === "CONFIGURED" && t.localName === systemId;
+}
+
+/** A tunnel protects its peer only when it is ours, CONFIGURED, and the kernel has its policies. */
+export function protectsPeer(systemId: string, t: PeerTunnelReport): boolean {
+    return isOurConfiguredTunnel(systemId, t) && t.policies > 0;
+}
+
 export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatusReport {
     const base = {
         node: expect.node,
@@ -208,11 +218,9 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         reports.push({ ...t, peerNode, ikeEstablished, childSasInstalled: inbound + outbound, established: t.state === "CONFIGURED" && ikeEstablished && inbound > 0 && outbound > 0 });
     }
 
-    // A tunnel protects a peer only when it is ours (our name on this end), CONFIGURED, and the
-    // kernel has its policies.
-    const ours = (t: PeerTunnelReport) => t.state === "CONFIGURED" && t.localName === expect.systemId;
+    const ours = (t: PeerTunnelReport) => isOurConfiguredTunnel(expect.systemId, t);
     const configuredPeers = new Set(reports.filter(ours).map((t) => t.peerNode));
-    const protectedPeers = new Set(reports.filter((t) => ours(t) && t.policies > 0).map((t) => t.peerNode));
+    const protectedPeers = new Set(reports.filter((t) => protectsPeer(expect.systemId, t)).map((t) => t.peerNode));
     const establishedPeers = new Set(reports.filter((t) => ours(t) && t.established).map((t) => t.peerNode));
     const config = configProblems(o);
     const problems: string[] = [];

@@ -7,15 +7,14 @@
  * status grows with the number of nodes and of problems, not with N^2.
  */
 import type { WaitFor } from "../args";
-import type { NodeStatusReport, PeerTunnelReport } from "./nodeStatus";
+import { NodeStatusReport, PeerTunnelReport, protectsPeer } from "./nodeStatus";
 
 /** Up to this many nodes, every tunnel is listed (20 nodes: at most 380 rows). */
 export const FULL_TUNNEL_TABLE_NODES = 20;
 
 /** Configured with this node's certificate, with kernel policies (and established if waited for). */
 export function isHealthyTunnel(report: NodeStatusReport, tunnel: PeerTunnelReport, waitFor: WaitFor): boolean {
-    const protects = tunnel.state === "CONFIGURED" && tunnel.localName === report.systemId && tunnel.policies > 0;
-    return protects && (waitFor !== "established" || tunnel.established);
+    return protectsPeer(report.systemId, tunnel) && (waitFor !== "established" || tunnel.established);
 }
 
 /** The reports as the status keeps them (`tunnelsOmitted`: healthy tunnels not listed). */
