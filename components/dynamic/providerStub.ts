@@ -15,7 +15,6 @@ import type { ProviderName } from "../providers";
 
 /** The package subpath (package.json `exports`) whose module exports every provider by name. */
 const MODULE_ID = "kube-ovn-ipsec/providers";
-export const PROVIDERS_MODULE = MODULE_ID;
 
 type Method = (...args: unknown[]) => Promise<unknown>;
 
