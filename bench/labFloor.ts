@@ -30,13 +30,18 @@ function waitScript(enabled: boolean, peers: number): string {
     return `end=$(( $(date +%s) + 30 )); until ${ready}; do [ "$(date +%s)" -lt "$end" ] || exit 1; sleep 0.1; done`;
 }
 
+/** Runs `script` on every node at once; the names of the nodes where it did not exit 0. */
+async function onEveryNode(lab: LabStatus, script: string): Promise<string[]> {
+    const codes = await Promise.all(lab.nodes.map((n) => podAsync(lab, n.target, script)));
+    return lab.nodes.filter((_, i) => codes[i] !== 0).map((n) => n.name);
+}
+
 /** Milliseconds from setting nb_global ipsec until every node shows it. */
 export async function flagFloorMs(lab: LabStatus, enabled: boolean): Promise<number> {
     const t0 = performance.now();
     podOk(lab, lab.central.target, `ovn-nbctl --timeout=10 set nb_global . ipsec=${enabled}`);
-    const codes = await Promise.all(lab.nodes.map((n) => podAsync(lab, n.target, waitScript(enabled, lab.nodes.length - 1))));
+    const failed = await onEveryNode(lab, waitScript(enabled, lab.nodes.length - 1));
     const ms = performance.now() - t0;
-    const failed = lab.nodes.filter((_, i) => codes[i] !== 0).map((n) => n.name);
     if (failed.length > 0) throw new Error(`lab floor (ipsec=${enabled}): ${failed.join(", ")} did not get there within 30 s`);
     return ms;
 }
@@ -55,9 +60,8 @@ export async function readFloorMs(lab: LabStatus): Promise<number> {
         "iptables -S",
     ].map((c) => `${c} >/dev/null 2>&1`);
     const t0 = performance.now();
-    const codes = await Promise.all(lab.nodes.map((n) => podAsync(lab, n.target, reads.join("; ") + "; exit 0")));
+    const failed = await onEveryNode(lab, reads.join("; ") + "; exit 0");
     const ms = performance.now() - t0;
-    const failed = lab.nodes.filter((_, i) => codes[i] !== 0).map((n) => n.name);
     if (failed.length > 0) throw new Error(`lab read floor: the exec into ${failed.join(", ")} failed`);
     return ms;
 }
