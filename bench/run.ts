@@ -126,7 +126,7 @@ async function timed<T>(s: Session, op: () => Promise<T>): Promise<Timed<T>> {
     return { wallMs, startedAt, result, execs, cpuBusyPct };
 }
 
-const up = (s: Session, over: { enabled?: boolean } = {}, skipPreview = false) => timed(s, () => s.h.up({ config: configFor(s.lab, { access: s.access, ...over }), skipPreview }));
+const up = (s: Session, over: { enabled?: boolean } = {}, skipPreview = false) => timed(s, () => s.h.up({ config: configFor(s.lab, { access: { command: s.access }, ...over }), skipPreview }));
 
 const GROUPS: Record<string, string> = {
     PrivateKey: "keys+certs (tls)",

@@ -25,7 +25,7 @@ export async function measureStateSize(n: number): Promise<StateSizeSample> {
     const targets = Object.fromEntries(nodes.map((x) => [x.name, `pod-${x.name}`]));
     const config = {
         "kube-ovn-ipsec:nodes": nodes,
-        "kube-ovn-ipsec:access": { kind: "command", prefix: ["false", "{target}"], targets: { central: "central", nodes: targets }, kubeOvnVersion: "v1.12.35" },
+        "kube-ovn-ipsec:access": { command: { prefix: ["false", "{target}"], targets: { central: "central", nodes: targets }, kubeOvnVersion: "v1.12.35" } },
         "kube-ovn-ipsec:retries": 0,
         "kube-ovn-ipsec:waitFor": "none",
     };

@@ -15,7 +15,6 @@ export interface NodeSpec {
 
 /** Reach the pods through `kubectl exec`, as Kube-OVN's own script does. */
 export interface KubectlAccess {
-    kind: "kubectl";
     /** kubeconfig file; default: kubectl's own default ($KUBECONFIG, ~/.kube/config). */
     kubeconfig?: string;
     /** kubeconfig context; default: the current context. */
@@ -23,7 +22,7 @@ export interface KubectlAccess {
     /** Namespace of Kube-OVN's pods; also where the Secrets go. Default `kube-system`. */
     namespace?: string;
     /** kubectl binary; default `kubectl` from PATH. */
-    kubectl?: string;
+    binary?: string;
     /** Label selector of the OVS pods (DaemonSet ovs-ovn). Default `app=ovs`. */
     ovsPodSelector?: string;
     /** Container of the OVS pods. Default `openvswitch`. */
@@ -40,26 +39,34 @@ export interface KubectlAccess {
     kubeOvnVersion?: string;
 }
 
+/** Where a command access sends each script: `{target}` in the prefix becomes one of these. */
+export interface CommandTargets {
+    /** Target of the pod that runs `ovn-nbctl` against the NB leader. */
+    central: string;
+    /** Node name -> target of that node's OVS pod. */
+    nodes: Record<string, string>;
+}
+
+/** How a command access hands a script to the remote shell. */
+export const ScriptVia = {
+    /** `prefix + ["sh", "-c", script]`, data on stdin (the default). */
+    Argv: "argv",
+    /** `prefix + ["sh", "-s"]`, script and data on stdin: for transports that join argv into one remote shell line (ssh). */
+    Stdin: "stdin",
+} as const;
+export type ScriptVia = (typeof ScriptVia)[keyof typeof ScriptVia];
+
 /**
  * Reach the pods through any command: `prefix` (with `{target}` replaced by the target) followed by
  * `sh -c <script>`, or `sh -s` with the script on stdin. Drives ssh, docker exec, nsenter or the lab.
  */
 export interface CommandAccess {
-    kind: "command";
     /** argv prefix; `{target}` may appear inside any element and is replaced textually. */
     prefix: string[];
-    targets: {
-        /** Target of the pod that runs `ovn-nbctl` against the NB leader. */
-        central: string;
-        /** Node name -> target of that node's OVS pod. */
-        nodes: Record<string, string>;
-    };
-    /**
-     * `argv` (default): `prefix + ["sh", "-c", script]`, data on stdin.
-     * `stdin`: `prefix + ["sh", "-s"]`, script and data on stdin: for transports that join argv
-     * into one remote shell line (ssh).
-     */
-    scriptVia?: "argv" | "stdin";
+    /** The target of the central pod and of each node's OVS pod. */
+    targets: CommandTargets;
+    /** `argv` (default) or `stdin`: see ScriptVia. */
+    scriptVia?: ScriptVia;
     /**
      * The Kube-OVN version of the cluster (e.g. `v1.12.22`). Required: a command transport
      * cannot ask the Kubernetes API, and without a known version nothing is changed (v1.13+ has
@@ -68,9 +75,26 @@ export interface CommandAccess {
     kubeOvnVersion: string;
 }
 
-export type Access = KubectlAccess | CommandAccess;
+/** How the pods are reached: set `kubectl` or `command`, not both. Neither means `kubectl` with its defaults. */
+export interface Access {
+    /** `kubectl exec` into the pods (the default). */
+    kubectl?: KubectlAccess;
+    /** Any command that runs a shell in the pod (ssh, docker exec, nsenter, the lab). */
+    command?: CommandAccess;
+}
 
-export type KeyAlgorithm = "RSA2048" | "RSA3072" | "RSA4096" | "ECDSA-P256" | "ECDSA-P384";
+/** Key algorithm of the CA or the node keys. */
+export const KeyAlgorithm = {
+    /** RSA 2048 bits: what ovs-pki makes (the default). */
+    RSA2048: "RSA2048",
+    RSA3072: "RSA3072",
+    RSA4096: "RSA4096",
+    /** ECDSA on P-256: for the CA only (node keys are refused, see CertificateOptions). */
+    ECDSA_P256: "ECDSA-P256",
+    /** ECDSA on P-384: for the CA only. */
+    ECDSA_P384: "ECDSA-P384",
+} as const;
+export type KeyAlgorithm = (typeof KeyAlgorithm)[keyof typeof KeyAlgorithm];
 
 export interface CertificateOptions {
     /**
@@ -80,40 +104,48 @@ export interface CertificateOptions {
     algorithm?: KeyAlgorithm;
     /** Subject O of node certificates. Default `kube-ovn`. Needed: a CN-only subject is rejected. */
     organization?: string;
-    /** Default 8760 (1 year). */
+    /** Validity of node certificates in hours. Default 8760 (1 year). */
     validityHours?: number;
     /** A `pulumi up` this close to expiry renews the certificate. Default 720 (30 days). */
     earlyRenewalHours?: number;
 }
 
 export interface CaOptions {
-    /** Default 87600 (10 years). */
+    /** Validity of the CA certificate in hours. Default 87600 (10 years). */
     validityHours?: number;
-    /** Default `kube-ovn-ipsec CA`. */
+    /** Subject CN of the CA. Default `kube-ovn-ipsec CA`. */
     commonName?: string;
-    /** Default: the certificate organization. */
+    /** Subject O of the CA. Default: the certificate organization. */
     organization?: string;
     /** CA key algorithm. Default RSA2048; ECDSA-P256/P384 work (verified: IKE authenticates). */
     algorithm?: KeyAlgorithm;
 }
 
-/**
- * `none`: do not wait; `configured`: every tunnel CONFIGURED by ovs-monitor-ipsec (or, when
- * disabled, no IPsec tunnel left); `established`: also an IKE SA and installed CHILD SAs per peer.
- */
-export type WaitFor = "none" | "configured" | "established";
+/** What `pulumi up` waits for before it reports success. */
+export const WaitFor = {
+    /** Do not wait. */
+    None: "none",
+    /** Every tunnel CONFIGURED by ovs-monitor-ipsec (or, when disabled, no IPsec tunnel left). The default. */
+    Configured: "configured",
+    /** Also an IKE SA and installed CHILD SAs per peer. */
+    Established: "established",
+} as const;
+export type WaitFor = (typeof WaitFor)[keyof typeof WaitFor];
 
 export interface KubeOvnIpsecArgs {
+    /** The nodes to encrypt: every node of the cluster that runs ovs-ovn (see discoverNodes). */
     nodes: NodeSpec[];
     /** false = `nb_global ipsec=false`; certificates, files and services stay. Default true. */
     enabled?: boolean;
-    /** Default `{ kind: "kubectl" }`. */
+    /** Default: `kubectl` with its defaults. */
     access?: Access;
+    /** Node certificates: key algorithm, subject, validity, renewal. */
     certificate?: CertificateOptions;
+    /** The CA that signs the node certificates. */
     ca?: CaOptions;
-    /** Default `configured`. */
+    /** What `pulumi up` waits for: none, configured (the default) or established. */
     waitFor?: WaitFor;
-    /** How long to wait for `waitFor`. Default 120. */
+    /** How long to wait for `waitFor`, in seconds. Default 120. */
     timeoutSeconds?: number;
     /** Nodes worked on at once. Default 10. */
     parallelism?: number;
@@ -134,6 +166,8 @@ export interface KubeOvnIpsecArgs {
 
 /** Per node and per peer, as observed at the end of the last `pulumi up` (or `refresh --run-program`). */
 export interface IpsecStatus {
+    /** One report per node, in the order of `nodes`. */
     nodes: NodeStatusReport[];
+    /** Counts over every node, and whether the wait condition is met. */
     summary: StatusSummary;
 }

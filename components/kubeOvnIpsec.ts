@@ -29,35 +29,50 @@ export const COMPONENT_TYPE = "kube-ovn-ipsec:index:KubeOvnIpsec";
 
 /** What the node showed at the end of the last `up` (from the status observation). */
 export interface NodeLive {
-    observedAt: string | null;
-    health: NodeHealth | null;
+    /** RFC 3339 time the node was read (unset: not read, e.g. under unit-test mocks). */
+    observedAt?: string;
+    /** protected, notProtected, unknown or disabled (unset: not read). */
+    health?: NodeHealth;
+    /** other_config points at our files, which are intact. */
     configIntact: boolean;
+    /** ovs-monitor-ipsec answers. */
     monitorRunning: boolean;
+    /** strongSwan's charon answers. */
     ikeDaemonRunning: boolean;
+    /** What the node lacks, one sentence each. */
     problems: string[];
 }
 
 /** What was installed on a node (no key material). */
 export interface NodeInstallation {
+    /** Kubernetes node name. */
     name: string;
+    /** OVS system-id: the certificate's CN. */
     systemId: string;
-    secretName: string | null;
-    certificatePath: string | null;
-    privateKeyPath: string | null;
-    caCertPath: string | null;
-    /** Hex serial of the installed certificate (null if it cannot be parsed). */
-    certificateSerial: string | null;
+    /** The node's kubernetes.io/tls Secret (unset when publishSecrets is false). */
+    secretName?: string;
+    /** other_config:certificate on the node. */
+    certificatePath?: string;
+    /** other_config:private_key on the node (a path; the key itself never leaves Pulumi's encrypted state). */
+    privateKeyPath?: string;
+    /** other_config:ca_cert on the node. */
+    caCertPath?: string;
+    /** Hex serial of the installed certificate (unset if it cannot be parsed). */
+    certificateSerial?: string;
     /** RFC 3339 end of validity, from the tls provider. */
     certificateNotAfter: string;
+    /** This component started ovs-monitor-ipsec on the node (destroy stops only what it started). */
     startedMonitor: boolean;
+    /** This component started strongSwan on the node. */
     startedIkeDaemon: boolean;
+    /** What the node showed at the end of the last run. */
     live: NodeLive;
 }
 
 function liveOf(report: NodeStatusReport | undefined): NodeLive {
     return {
-        observedAt: report?.observedAt ?? null,
-        health: report?.health ?? null,
+        observedAt: report?.observedAt,
+        health: report?.health,
         configIntact: report?.configIntact ?? false,
         monitorRunning: report?.monitorRunning ?? false,
         ikeDaemonRunning: report?.ikeDaemonRunning ?? false,
@@ -123,15 +138,13 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
     public readonly enabled: pulumi.Output<boolean>;
     /** Per node and per peer, as observed at the end of the last `up`. */
     public readonly status: pulumi.Output<IpsecStatus>;
+    /** Per node: what was installed (paths, certificate serial and expiry; never key material). */
     public readonly nodes: pulumi.Output<NodeInstallation[]>;
-    /** The validated arguments with defaults applied. */
-    public readonly settings: Settings;
 
     constructor(name: string, args: KubeOvnIpsecArgs, opts?: pulumi.ComponentResourceOptions) {
         // Throws before super(): an invalid argument registers nothing at all.
         const settings = validateArgs(args);
         super(COMPONENT_TYPE, name, {}, opts);
-        this.settings = settings;
         const outputs = withoutPromiseStackTraces(() => this.build(name, settings, opts));
         this.caCertPem = outputs.caCertPem;
         this.enabled = outputs.enabled;
@@ -217,11 +230,11 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
                     ([pem, notAfter, installed, reports]): NodeInstallation => ({
                         name: node.name,
                         systemId: node.systemId,
-                        secretName: settings.publishSecrets ? nodeSecretName(node.name) : null,
-                        certificatePath: installed?.certificatePath ?? null,
-                        privateKeyPath: installed?.privateKeyPath ?? null,
-                        caCertPath: installed?.caCertPath ?? null,
-                        certificateSerial: pem ? serialOf(pem) : null,
+                        secretName: settings.publishSecrets ? nodeSecretName(node.name) : undefined,
+                        certificatePath: installed?.certificatePath ?? undefined,
+                        privateKeyPath: installed?.privateKeyPath ?? undefined,
+                        caCertPath: installed?.caCertPath ?? undefined,
+                        certificateSerial: (pem ? serialOf(pem) : null) ?? undefined,
                         certificateNotAfter: notAfter ?? "",
                         startedMonitor: installed?.startedMonitor ?? false,
                         startedIkeDaemon: installed?.startedIkeDaemon ?? false,

@@ -8,11 +8,26 @@ import { preflightProvider } from "./cluster/preflightProvider";
 import { nodeIpsecProvider } from "./node/nodeIpsecProvider";
 import { readinessProvider } from "./status/readinessProvider";
 import { ipsecStatusProvider } from "./status/statusProvider";
+import { structSafe } from "./util/structSafe";
+import type * as pulumi from "@pulumi/pulumi";
 
-export const NodeIpsec = nodeIpsecProvider;
-export const Preflight = preflightProvider;
-export const IpsecSwitch = ipsecSwitchProvider;
-export const IpsecStatus = ipsecStatusProvider;
-export const IpsecReadiness = readinessProvider;
+/**
+ * What create/update/read return crosses to the engine as a protobuf Struct, which cannot hold
+ * `undefined` (our public types have optional fields): every result is made safe here, once.
+ */
+function structSafeResults(provider: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+    const wrapped: pulumi.dynamic.ResourceProvider = { ...provider };
+    const { create, update, read } = provider;
+    if (create) wrapped.create = async (inputs) => structSafe(await create.call(provider, inputs));
+    if (update) wrapped.update = async (id, olds, news) => structSafe(await update.call(provider, id, olds, news));
+    if (read) wrapped.read = async (id, props) => structSafe(await read.call(provider, id, props));
+    return wrapped;
+}
+
+export const NodeIpsec = structSafeResults(nodeIpsecProvider);
+export const Preflight = structSafeResults(preflightProvider);
+export const IpsecSwitch = structSafeResults(ipsecSwitchProvider);
+export const IpsecStatus = structSafeResults(ipsecStatusProvider);
+export const IpsecReadiness = structSafeResults(readinessProvider);
 
 export type ProviderName = "NodeIpsec" | "Preflight" | "IpsecSwitch" | "IpsecStatus" | "IpsecReadiness";

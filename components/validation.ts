@@ -4,15 +4,8 @@
  * Values echoed back in messages are sanitised (they may be hostile or huge).
  */
 import * as fs from "fs";
-import type {
-    Access,
-    CaOptions,
-    CertificateOptions,
-    KeyAlgorithm,
-    KubeOvnIpsecArgs,
-    NodeSpec,
-    WaitFor,
-} from "./args";
+import { KeyAlgorithm, ScriptVia, WaitFor } from "./args";
+import type { Access, CaOptions, CertificateOptions, KubeOvnIpsecArgs, NodeSpec } from "./args";
 import { checkKubeOvnVersion, parseKubeOvnVersion } from "./cluster/kubeOvnVersion";
 import { findProgram } from "./util/findProgram";
 import { DEFAULT_NAMESPACE, ExecPolicy, ResolvedAccess, TARGET_PLACEHOLDER } from "./transport/access";
@@ -48,8 +41,8 @@ export interface Settings {
     secretNamespace: string;
 }
 
-export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ["RSA2048", "RSA3072", "RSA4096", "ECDSA-P256", "ECDSA-P384"];
-const WAIT_FOR: readonly WaitFor[] = ["none", "configured", "established"];
+export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = Object.values(KeyAlgorithm);
+const WAIT_FOR: readonly WaitFor[] = Object.values(WaitFor);
 
 // Kubernetes' own rules (DNS-1123), ASCII only by construction.
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -206,87 +199,95 @@ function validateNodes(p: Problems, nodes: unknown): NodeSpec[] {
 }
 
 function validateAccess(p: Problems, access: unknown, nodes: NodeSpec[]): ResolvedAccess {
-    const a: Record<string, unknown> = access === undefined ? { kind: "kubectl" } : isRecord(access) ? access : {};
-    if (!isRecord(access) && access !== undefined) p.add("access", access, "must be an object");
-    if (a.kind === "kubectl") {
-        const known = ["kind", "kubeconfig", "context", "namespace", "kubectl", "ovsPodSelector", "ovsContainer", "centralPodSelector", "centralContainer", "kubeOvnVersion"];
-        for (const k of Object.keys(a)) if (!known.includes(k)) p.add(`access.${k}`, a[k], "is not a kubectl access option");
-        const kubectl = p.path("access.kubectl", a.kubectl, false) ?? "kubectl";
-        if (kubectl.startsWith("-")) p.add("access.kubectl", kubectl, "must not start with '-'");
-        else if (findProgram(kubectl) === null) p.add("access.kubectl", kubectl, "is not an installed program (not on PATH, or not executable): install kubectl or set access.kubectl to its path");
-        return {
-            kind: "kubectl",
-            kubectl,
-            kubeconfig: p.path("access.kubeconfig", a.kubeconfig, true),
-            context: a.context === undefined ? null : p.matches("access.context", a.context, CONTEXT, "must be a kubeconfig context name (A-Z a-z 0-9 . _ : @ / -, not starting with '-')", ""),
-            namespace: p.matches("access.namespace", a.namespace, DNS1123_LABEL, "must be a Kubernetes namespace (DNS-1123 label)", DEFAULT_NAMESPACE),
-            ovsPodSelector: p.matches("access.ovsPodSelector", a.ovsPodSelector, LABEL_SELECTOR, "must be one label requirement like app=ovs", "app=ovs"),
-            ovsContainer: p.matches("access.ovsContainer", a.ovsContainer, DNS1123_LABEL, "must be a container name (DNS-1123 label)", "openvswitch"),
-            centralPodSelector: p.matches("access.centralPodSelector", a.centralPodSelector, LABEL_SELECTOR, "must be one label requirement like ovn-nb-leader=true", "ovn-nb-leader=true"),
-            centralContainer: p.matches("access.centralContainer", a.centralContainer, DNS1123_LABEL, "must be a container name (DNS-1123 label)", "ovn-central"),
-            kubeOvnVersion: a.kubeOvnVersion === undefined ? null : validateVersion(p, a.kubeOvnVersion),
-        };
+    if (access !== undefined && !isRecord(access)) p.add("access", access, "must be an object: { kubectl: {...} } or { command: {...} }");
+    const a: Record<string, unknown> = isRecord(access) ? access : {};
+    for (const k of Object.keys(a)) if (k !== "kubectl" && k !== "command") p.add(`access.${k}`, a[k], "is not an access kind: set access.kubectl or access.command");
+    if (a.kubectl !== undefined && a.command !== undefined) p.add("access", "kubectl, command", "must set one of kubectl and command, not both");
+    if (a.command !== undefined) return validateCommandAccess(p, "access.command", a.command, nodes);
+    return validateKubectlAccess(p, "access.kubectl", a.kubectl);
+}
+
+function validateKubectlAccess(p: Problems, at: string, access: unknown): ResolvedAccess {
+    if (access !== undefined && !isRecord(access)) p.add(at, access, "must be an object");
+    const a: Record<string, unknown> = isRecord(access) ? access : {};
+    const known = ["kubeconfig", "context", "namespace", "binary", "ovsPodSelector", "ovsContainer", "centralPodSelector", "centralContainer", "kubeOvnVersion"];
+    for (const k of Object.keys(a)) if (!known.includes(k)) p.add(`${at}.${k}`, a[k], "is not a kubectl access option");
+    const kubectl = p.path(`${at}.binary`, a.binary, false) ?? "kubectl";
+    if (kubectl.startsWith("-")) p.add(`${at}.binary`, kubectl, "must not start with '-'");
+    else if (findProgram(kubectl) === null) p.add(`${at}.binary`, kubectl, `is not an installed program (not on PATH, or not executable): install kubectl or set ${at}.binary to its path`);
+    return {
+        kind: "kubectl",
+        kubectl,
+        kubeconfig: p.path(`${at}.kubeconfig`, a.kubeconfig, true),
+        context: a.context === undefined ? null : p.matches(`${at}.context`, a.context, CONTEXT, "must be a kubeconfig context name (A-Z a-z 0-9 . _ : @ / -, not starting with '-')", ""),
+        namespace: p.matches(`${at}.namespace`, a.namespace, DNS1123_LABEL, "must be a Kubernetes namespace (DNS-1123 label)", DEFAULT_NAMESPACE),
+        ovsPodSelector: p.matches(`${at}.ovsPodSelector`, a.ovsPodSelector, LABEL_SELECTOR, "must be one label requirement like app=ovs", "app=ovs"),
+        ovsContainer: p.matches(`${at}.ovsContainer`, a.ovsContainer, DNS1123_LABEL, "must be a container name (DNS-1123 label)", "openvswitch"),
+        centralPodSelector: p.matches(`${at}.centralPodSelector`, a.centralPodSelector, LABEL_SELECTOR, "must be one label requirement like ovn-nb-leader=true", "ovn-nb-leader=true"),
+        centralContainer: p.matches(`${at}.centralContainer`, a.centralContainer, DNS1123_LABEL, "must be a container name (DNS-1123 label)", "ovn-central"),
+        kubeOvnVersion: a.kubeOvnVersion === undefined ? null : validateVersion(p, `${at}.kubeOvnVersion`, a.kubeOvnVersion),
+    };
+}
+
+function validateCommandAccess(p: Problems, at: string, access: unknown, nodes: NodeSpec[]): ResolvedAccess {
+    if (!isRecord(access)) p.add(at, access, "must be an object: { prefix, targets, kubeOvnVersion }");
+    const a: Record<string, unknown> = isRecord(access) ? access : {};
+    const known = ["prefix", "targets", "scriptVia", "kubeOvnVersion"];
+    for (const k of Object.keys(a)) if (!known.includes(k)) p.add(`${at}.${k}`, a[k], "is not a command access option");
+    const prefix: string[] = [];
+    if (!Array.isArray(a.prefix) || a.prefix.length === 0) {
+        p.add(`${at}.prefix`, a.prefix, "must be a non-empty argv list");
+    } else {
+        a.prefix.forEach((arg: unknown, i) => {
+            if (typeof arg !== "string" || arg.length === 0 || arg.length > 4096 || arg.includes("\0")) {
+                p.add(`${at}.prefix[${i}]`, arg, "must be a non-empty string without NUL");
+            } else prefix.push(arg);
+        });
+        if (prefix.length > 0 && !prefix[0].includes(TARGET_PLACEHOLDER) && findProgram(prefix[0]) === null) {
+            p.add(`${at}.prefix[0]`, prefix[0], "is not an installed program (not on PATH, or not executable)");
+        }
+        if (!prefix.some((arg) => arg.includes(TARGET_PLACEHOLDER))) {
+            p.add(`${at}.prefix`, a.prefix, `must contain the placeholder ${TARGET_PLACEHOLDER}`);
+        }
     }
-    if (a.kind === "command") {
-        const known = ["kind", "prefix", "targets", "scriptVia", "kubeOvnVersion"];
-        for (const k of Object.keys(a)) if (!known.includes(k)) p.add(`access.${k}`, a[k], "is not a command access option");
-        const prefix: string[] = [];
-        if (!Array.isArray(a.prefix) || a.prefix.length === 0) {
-            p.add("access.prefix", a.prefix, "must be a non-empty argv list");
-        } else {
-            a.prefix.forEach((arg: unknown, i) => {
-                if (typeof arg !== "string" || arg.length === 0 || arg.length > 4096 || arg.includes("\0")) {
-                    p.add(`access.prefix[${i}]`, arg, "must be a non-empty string without NUL");
-                } else prefix.push(arg);
-            });
-            if (prefix.length > 0 && !prefix[0].includes(TARGET_PLACEHOLDER) && findProgram(prefix[0]) === null) {
-                p.add("access.prefix[0]", prefix[0], "is not an installed program (not on PATH, or not executable)");
-            }
-            if (!prefix.some((arg) => arg.includes(TARGET_PLACEHOLDER))) {
-                p.add("access.prefix", a.prefix, `must contain the placeholder ${TARGET_PLACEHOLDER}`);
-            }
+    const t = isRecord(a.targets) ? a.targets : {};
+    if (!isRecord(a.targets)) p.add(`${at}.targets`, a.targets, "must be { central, nodes: { <node name>: <target> } }");
+    const central = p.matches(`${at}.targets.central`, t.central ?? "", TARGET, "must be a target (A-Z a-z 0-9 . _ : @ / -, not starting with '-')", "");
+    const nodeTargets: Record<string, string> = {};
+    if (!isRecord(t.nodes)) {
+        p.add(`${at}.targets.nodes`, t.nodes, "must map node names to targets");
+    } else {
+        for (const [name, target] of Object.entries(t.nodes)) {
+            if (!isNodeName(name)) p.add(`${at}.targets.nodes`, name, "key must be a Kubernetes node name");
+            else if (!isTarget(target)) p.add(`${at}.targets.nodes.${name}`, target, "must be a target (A-Z a-z 0-9 . _ : @ / -, not starting with '-')");
+            else nodeTargets[name] = target;
         }
-        const t = isRecord(a.targets) ? a.targets : {};
-        if (!isRecord(a.targets)) p.add("access.targets", a.targets, "must be { central, nodes: { <node name>: <target> } }");
-        const central = p.matches("access.targets.central", t.central ?? "", TARGET, "must be a target (A-Z a-z 0-9 . _ : @ / -, not starting with '-')", "");
-        const nodeTargets: Record<string, string> = {};
-        if (!isRecord(t.nodes)) {
-            p.add("access.targets.nodes", t.nodes, "must map node names to targets");
-        } else {
-            for (const [name, target] of Object.entries(t.nodes)) {
-                if (!isNodeName(name)) p.add(`access.targets.nodes`, name, "key must be a Kubernetes node name");
-                else if (!isTarget(target)) p.add(`access.targets.nodes.${name}`, target, "must be a target (A-Z a-z 0-9 . _ : @ / -, not starting with '-')");
-                else nodeTargets[name] = target;
-            }
-            for (const node of nodes) {
-                if (!(node.name in t.nodes)) p.add("access.targets.nodes", node.name, "has no target for this node");
-            }
+        for (const node of nodes) {
+            if (!(node.name in t.nodes)) p.add(`${at}.targets.nodes`, node.name, "has no target for this node");
         }
-        let kubeOvnVersion: string | null = null;
-        if (a.kubeOvnVersion === undefined) {
-            p.add("access.kubeOvnVersion", undefined, "is required with command access (e.g. v1.12.22): the tool cannot read the cluster's Kube-OVN version through a command, and v1.13+ must not be touched");
-        } else {
-            kubeOvnVersion = validateVersion(p, a.kubeOvnVersion);
-        }
-        return {
-            kind: "command",
-            prefix,
-            targets: { central, nodes: nodeTargets },
-            scriptVia: p.oneOf("access.scriptVia", a.scriptVia, ["argv", "stdin"] as const, "argv"),
-            kubeOvnVersion,
-        };
     }
-    p.add("access.kind", a.kind, 'must be "kubectl" or "command"');
-    return { kind: "command", prefix: [], targets: { central: "", nodes: {} }, scriptVia: "argv", kubeOvnVersion: null };
+    let kubeOvnVersion: string | null = null;
+    if (a.kubeOvnVersion === undefined) {
+        p.add(`${at}.kubeOvnVersion`, undefined, "is required with command access (e.g. v1.12.22): the tool cannot read the cluster's Kube-OVN version through a command, and v1.13+ must not be touched");
+    } else {
+        kubeOvnVersion = validateVersion(p, `${at}.kubeOvnVersion`, a.kubeOvnVersion);
+    }
+    return {
+        kind: "command",
+        prefix,
+        targets: { central, nodes: nodeTargets },
+        scriptVia: p.oneOf(`${at}.scriptVia`, a.scriptVia, Object.values(ScriptVia), ScriptVia.Argv),
+        kubeOvnVersion,
+    };
 }
 
 /** A stated Kube-OVN version: well-formed and one this tool supports. */
-function validateVersion(p: Problems, value: unknown): string | null {
-    const text = p.matches("access.kubeOvnVersion", value, VERSION, "must be a version like v1.12.22", "");
+function validateVersion(p: Problems, at: string, value: unknown): string | null {
+    const text = p.matches(at, value, VERSION, "must be a version like v1.12.22", "");
     const version = text ? parseKubeOvnVersion(text) : null;
     if (!version) return null;
     const verdict = checkKubeOvnVersion(version, text);
-    if (verdict) p.add("access.kubeOvnVersion", text, verdict);
+    if (verdict) p.add(at, text, verdict);
     return text;
 }
 

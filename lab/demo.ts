@@ -41,7 +41,7 @@ function printStatus(status: IpsecStatus | undefined): void {
 /** kubectl access through the lab's Kubernetes API stand-in (started by `lab.sh kubeconfig`). */
 function kubectlAccess(): Access {
     const out = execFileSync("bash", [path.join(__dirname, "lab.sh"), "kubeconfig"], { encoding: "utf8" }).trim().split("\n");
-    return { kind: "kubectl", kubeconfig: out[out.length - 1], context: "kube-ovn-ipsec-lab" };
+    return { kubectl: { kubeconfig: out[out.length - 1], context: "kube-ovn-ipsec-lab" } };
 }
 
 async function main(command: string): Promise<void> {

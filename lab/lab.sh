@@ -610,10 +610,10 @@ write_kubectl_stack_config() {
         "config:" \
         "  kube-ovn-ipsec:publishSecrets: false" \
         "  kube-ovn-ipsec:access:" \
-        "    kind: \"kubectl\"" \
-        "    kubeconfig: \"$KUBE_API_DIR/kubeconfig\"" \
-        "    context: \"$KUBE_CONTEXT\"" \
-        "    namespace: \"kube-system\"" >"$tmp"
+        "    kubectl:" \
+        "      kubeconfig: \"$KUBE_API_DIR/kubeconfig\"" \
+        "      context: \"$KUBE_CONTEXT\"" \
+        "      namespace: \"kube-system\"" >"$tmp"
     mv -f "$tmp" "$KUBECTL_STACK_FILE"
 }
 
@@ -708,15 +708,15 @@ write_stack_config() {
 config:
   kube-ovn-ipsec:publishSecrets: false
   kube-ovn-ipsec:access:
-    kind: \"command\"
-    # the lab plays a Kube-OVN v1.12 cluster; command access cannot read the version itself
-    kubeOvnVersion: \"$KUBE_OVN_VERSION\"
-    prefix: $PREFIX_JSON
-    targets:
-      central: \"$CENTRAL\"
-      nodes:
+    command:
+      # the lab plays a Kube-OVN v1.12 cluster; command access cannot read the version itself
+      kubeOvnVersion: \"$KUBE_OVN_VERSION\"
+      prefix: $PREFIX_JSON
+      targets:
+        central: \"$CENTRAL\"
+        nodes:
 "
-    for t in "${NODES[@]}"; do out+="        \"$t\": \"$t\""$'\n'; done
+    for t in "${NODES[@]}"; do out+="          \"$t\": \"$t\""$'\n'; done
     out+="  kube-ovn-ipsec:nodes:"$'\n'
     for t in "${NODES[@]}"; do
         read -r sid <"$PODS_DIR/$t/system-id"

@@ -61,7 +61,6 @@ export function labStatus(): LabStatus {
 
 export function labAccess(status: LabStatus, nodes: readonly LabNode[] = status.nodes): CommandAccess {
     return {
-        kind: "command",
         prefix: status.prefix,
         targets: { central: status.central.target, nodes: Object.fromEntries(nodes.map((n) => [n.name, n.target])) },
         // The lab plays a Kube-OVN v1.12 cluster (the last release line this tool applies to).

@@ -10,7 +10,7 @@ import { LabNode, LabStatus, labAccess } from "./labStatus";
 export function configFor(lab: LabStatus, over: Omit<Partial<StackConfig>, "nodes"> & { nodes?: Array<LabNode | NodeSpec> } = {}): Record<string, unknown> {
     const nodes = (over.nodes ?? lab.nodes).map((n) => ({ name: n.name, systemId: n.systemId }));
     const cfg: StackConfig = {
-        access: labAccess(lab),
+        access: { command: labAccess(lab) },
         waitFor: "configured",
         timeoutSeconds: 60,
         execTimeoutSeconds: 30,

@@ -40,12 +40,12 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
 /** One row per tunnel, for `pulumi stack output tunnels`. */
 export interface TunnelRow {
     node: string;
-    peer: string | null;
+    peer: string;
     interface: string;
     state: string;
-    localIp: string | null;
-    remoteIp: string | null;
-    remoteName: string | null;
+    localIp?: string;
+    remoteIp?: string;
+    remoteName?: string;
     ikeEstablished: boolean;
     established: boolean;
 }

@@ -27,7 +27,7 @@ interface DeploymentJson {
  * Reads kube-ovn-controller's Deployment and refuses what this tool must not touch: Kube-OVN
  * v1.13+ (built-in IPsec), a controller running --enable-ovn-ipsec, a release before IPsec
  * support. When the version cannot be read from the image (no tag, only a digest, a custom
- * tag, no Deployment), it refuses unless `access.kubeOvnVersion` says which version it is.
+ * tag, no Deployment), it refuses unless `access.kubectl.kubeOvnVersion` says which version it is.
  * Returns the version it went by.
  */
 export async function kubeOvnVersionGate(access: ResolvedKubectlAccess, exec: ExecPolicy): Promise<string> {
@@ -59,8 +59,8 @@ export async function kubeOvnVersionGate(access: ResolvedKubectlAccess, exec: Ex
     const stated = access.kubeOvnVersion === null ? null : parseKubeOvnVersion(access.kubeOvnVersion);
     if (fromImage && stated && !sameRelease(fromImage, stated)) {
         throw refuse(
-            `access.kubeOvnVersion is ${access.kubeOvnVersion} but kube-ovn-controller runs ${image}`,
-            "set access.kubeOvnVersion to the version the cluster runs (or remove it), then run again",
+            `access.kubectl.kubeOvnVersion is ${access.kubeOvnVersion} but kube-ovn-controller runs ${image}`,
+            "set access.kubectl.kubeOvnVersion to the version the cluster runs (or remove it), then run again",
         );
     }
     const version = fromImage ?? stated;
@@ -69,7 +69,7 @@ export async function kubeOvnVersionGate(access: ResolvedKubectlAccess, exec: Ex
         const why = json === null ? `there is no kube-ovn-controller Deployment in namespace ${access.namespace}` : image === null ? "kube-ovn-controller has no container image" : `its image ${JSON.stringify(image)} carries no version tag`;
         throw refuse(
             `cannot tell which Kube-OVN version this cluster runs: ${why}`,
-            "set access.kubeOvnVersion (e.g. v1.12.22) to the version the cluster runs, then run again (nothing was changed)",
+            "set access.kubectl.kubeOvnVersion (e.g. v1.12.22) to the version the cluster runs, then run again (nothing was changed)",
         );
     }
     const verdict = checkKubeOvnVersion(version, shown);
@@ -82,7 +82,7 @@ async function checkContext(access: ResolvedKubectlAccess, exec: ExecPolicy): Pr
     // `config get-contexts` reads only the kubeconfig: a missing context is named before any API call.
     const contexts = (await runKubectl(access, ["config", "get-contexts", "--output=name"], "check-context", exec)).split("\n").map((s) => s.trim());
     if (!contexts.includes(access.context)) {
-        throw remoteError({ where: "kubectl", step: "check-context", detail: `context "${access.context}" is not in the kubeconfig`, transient: false, hint: "set access.context to one of `kubectl config get-contexts -o name`" });
+        throw remoteError({ where: "kubectl", step: "check-context", detail: `context "${access.context}" is not in the kubeconfig`, transient: false, hint: "set access.kubectl.context to one of `kubectl config get-contexts -o name`" });
     }
 }
 

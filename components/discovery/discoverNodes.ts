@@ -2,7 +2,7 @@
  * Finds the nodes and their OVS system-ids, for programs that do not list nodes by hand.
  * With kubectl: every running OVS pod's node, its `ovn.kubernetes.io/chassis` annotation, and
  * the system-id the pod itself reports (they must agree). With command access: every target
- * in `access.targets.nodes`, asked directly. Read-only.
+ * in `access.command.targets.nodes`, asked directly. Read-only.
  */
 import type { Access, NodeSpec } from "../args";
 import { ExecPolicy, ResolvedAccess, ResolvedKubectlAccess, scriptLimits } from "../transport/access";
@@ -58,7 +58,7 @@ printf 'system_id=%s\\n' "$v"
     return parseOvsdbString(parseFacts(parseSections(out.stdout, boundary).get("facts")).system_id ?? "") ?? "";
 }
 
-export async function discoverNodes(access: Access = { kind: "kubectl" }, options: DiscoverOptions = {}): Promise<NodeSpec[]> {
+export async function discoverNodes(access: Access = {}, options: DiscoverOptions = {}): Promise<NodeSpec[]> {
     const resolved = resolveAccess(access);
     const exec: ExecPolicy = { timeoutSeconds: options.execTimeoutSeconds ?? 30, retries: options.retries ?? 2 };
     const parallelism = options.parallelism ?? 10;
@@ -70,7 +70,7 @@ export async function discoverNodes(access: Access = { kind: "kubectl" }, option
         names = [...pods.keys()];
         annotations = chassis;
         if (names.length === 0) {
-            throw remoteError({ where: "kubectl", step: "discover-nodes", detail: `no running pod with label ${resolved.ovsPodSelector} in namespace ${resolved.namespace}`, transient: false, hint: "check access.namespace and that Kube-OVN is installed" });
+            throw remoteError({ where: "kubectl", step: "discover-nodes", detail: `no running pod with label ${resolved.ovsPodSelector} in namespace ${resolved.namespace}`, transient: false, hint: "check access.kubectl.namespace and that Kube-OVN is installed" });
         }
     } else {
         names = Object.keys(resolved.targets.nodes);

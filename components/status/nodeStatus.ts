@@ -27,33 +27,69 @@ export interface PeerTunnelReport extends TunnelReport {
  * `notProtected`: something of that is missing (`problems`); `unknown`: the node could not be
  * read; `disabled`: IPsec is off cluster-wide (enabled: false).
  */
-export type NodeHealth = "protected" | "notProtected" | "unknown" | "disabled";
+export const NodeHealth = {
+    /** IPsec is on and every tunnel to a peer is configured, with kernel policies. */
+    Protected: "protected",
+    /** Something is missing (`problems`); `impact` says what it means for traffic. */
+    NotProtected: "notProtected",
+    /** The node could not be read (`error`). */
+    Unknown: "unknown",
+    /** IPsec is off cluster-wide (`enabled: false`). */
+    Disabled: "disabled",
+} as const;
+export type NodeHealth = (typeof NodeHealth)[keyof typeof NodeHealth];
+
+/** The fail-closed guard on one node. */
+export interface GuardReport {
+    /** failClosed and enabled: the guard should be in place. */
+    wanted: boolean;
+    /** The guard's chain and its jump are in the node's netfilter tables. */
+    installed: boolean;
+    /** Packets the guard has dropped (plain-text Geneve it stopped). */
+    drops: number;
+}
+
+/** strongSwan's own counts on one node (`ipsec status`). */
+export interface IkeCounts {
+    /** IKE SAs up. */
+    up: number;
+    /** IKE SAs still connecting. */
+    connecting: number;
+    /** CHILD SAs installed in the kernel. */
+    childSasInstalled: number;
+}
 
 export interface NodeStatusReport {
+    /** Kubernetes node name. */
     node: string;
+    /** OVS system-id of the node (its certificate CN). */
     systemId: string;
     /** RFC 3339 time this node was read. */
     observedAt: string;
+    /** protected, notProtected, unknown or disabled. */
     health: NodeHealth;
     /** false when the node could not be read; `error` says why. */
     reachable: boolean;
-    error: string | null;
+    /** Why the node could not be read (unset when it could). */
+    error?: string;
     /** What the node lacks, one sentence each (empty when protected). */
     problems: string[];
     /** What is odd on the node but does not change its protection, nor anything a run repairs. */
     warnings: string[];
-    /** What it means for the node's traffic (null when protected). */
-    impact: string | null;
-    /** What to do about it (null when nothing is to be done). */
-    action: string | null;
+    /** What it means for the node's traffic (unset when protected). */
+    impact?: string;
+    /** What to do about it (unset when nothing is to be done). */
+    action?: string;
+    /** ovs-monitor-ipsec answers on its control socket. */
     monitorRunning: boolean;
+    /** strongSwan's charon answers `ipsec status`. */
     ikeDaemonRunning: boolean;
     /** other_config points at our files, which are intact (key mode 600). */
     configIntact: boolean;
     /** The fail-closed guard: wanted (failClosed and enabled), installed, packets dropped. */
-    guard: { wanted: boolean; installed: boolean; drops: number };
-    /** Kernel IPsec policies on the node (null: unknown). */
-    xfrmPolicies: number | null;
+    guard: GuardReport;
+    /** Kernel IPsec policies on the node (unset: unknown). */
+    xfrmPolicies?: number;
     /** Tunnels to peers; above FULL_TUNNEL_TABLE_NODES nodes only those not healthy (status/tunnelTable.ts). */
     tunnels: PeerTunnelReport[];
     /** Healthy tunnels to peers left out of `tunnels` (0 up to FULL_TUNNEL_TABLE_NODES nodes). */
@@ -62,10 +98,13 @@ export interface NodeStatusReport {
     otherTunnels: number;
     /** tunnels/show was longer than we read: the counts are from its beginning. */
     truncated: boolean;
-    ike: { up: number; connecting: number; childSasInstalled: number };
+    /** strongSwan's IKE and CHILD SA counts on this node. */
+    ike: IkeCounts;
     /** Peers this node should have an IPsec tunnel to (0 when IPsec is disabled). */
     expectedTunnels: number;
+    /** Peers with a CONFIGURED tunnel of ours. */
     configured: number;
+    /** Peers whose traffic is encrypted both ways (IKE SA and CHILD SAs). */
     established: number;
     /** Peer node names without a protected tunnel from this node. */
     missingPeers: string[];
@@ -74,18 +113,27 @@ export interface NodeStatusReport {
 }
 
 export interface StatusSummary {
+    /** nb_global ipsec as this run set it. */
     enabled: boolean;
+    /** The condition that was waited for. */
     waitFor: WaitFor;
     /** RFC 3339: when the last node was read. */
     observedAt: string;
+    /** Nodes in the stack. */
     nodes: number;
+    /** Nodes whose health is protected. */
     protectedNodes: number;
+    /** Nodes whose health is notProtected. */
     notProtectedNodes: number;
+    /** Nodes that could not be read. */
     unknownNodes: number;
+    /** Nodes that could be read. */
     reachableNodes: number;
     /** N-1 per node when enabled, 0 when disabled. */
     tunnelsExpected: number;
+    /** Sum of the nodes' configured peers. */
     configured: number;
+    /** Sum of the nodes' established peers. */
     established: number;
     /** Every node meets the condition (`waitFor`, or `configured` when waitFor is none). */
     ready: boolean;
@@ -170,10 +218,10 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         systemId: expect.systemId,
         observedAt: o.observedAt,
         reachable: o.reachable,
-        error: o.error,
+        error: o.error ?? undefined,
         monitorRunning: o.monitorRunning,
         ikeDaemonRunning: o.ikeDaemonRunning,
-        xfrmPolicies: o.xfrmPolicies,
+        xfrmPolicies: o.xfrmPolicies ?? undefined,
         truncated: o.tunnelsShow.truncated,
     };
     const guardWanted = expect.failClosed && expect.enabled;
@@ -207,12 +255,12 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
     const reports: PeerTunnelReport[] = [];
     let otherTunnels = 0;
     for (const t of all ?? []) {
-        const peerNode = t.remoteName === null ? undefined : peerBySystemId.get(t.remoteName);
+        const peerNode = t.remoteName === undefined ? undefined : peerBySystemId.get(t.remoteName);
         if (peerNode === undefined) {
             otherTunnels++;
             continue;
         }
-        const ikeEstablished = ike.ikeSas.some((sa) => sa.state === "ESTABLISHED" && sa.remoteId === t.remoteName && (t.remoteIp === null || sa.remoteIp === t.remoteIp));
+        const ikeEstablished = ike.ikeSas.some((sa) => sa.state === "ESTABLISHED" && sa.remoteId === t.remoteName && (t.remoteIp === undefined || sa.remoteIp === t.remoteIp));
         const inbound = connectionsOf(t, ike, "in");
         const outbound = connectionsOf(t, ike, "out");
         reports.push({ ...t, peerNode, ikeEstablished, childSasInstalled: inbound + outbound, established: t.state === "CONFIGURED" && ikeEstablished && inbound > 0 && outbound > 0 });
@@ -241,8 +289,8 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
     }
 
     const health: NodeHealth = !expect.enabled ? "disabled" : problems.length === 0 ? "protected" : "notProtected";
-    let impact: string | null = null;
-    let action: string | null = null;
+    let impact: string | undefined;
+    let action: string | undefined;
     if (health === "notProtected") {
         const k = o.monitorRunning && o.ikeDaemonRunning ? missingPeers.length : expect.peers.length;
         let how: string;
@@ -257,7 +305,7 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
     } else if (health === "disabled") {
         impact = "IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted";
         // Certificates and daemons are kept while disabled, so that enabling again is quick.
-        action = problems.length > 0 ? "run `pulumi up`: it restores what is missing, so that enabling IPsec again is quick" : null;
+        action = problems.length > 0 ? "run `pulumi up`: it restores what is missing, so that enabling IPsec again is quick" : undefined;
     }
 
     let ready: boolean;

@@ -132,37 +132,22 @@ function parseHeader(rest: string): TunnelReport {
     const stateText = closed ? body.slice(open + 2, -1).trim() : "";
 
     let state: TunnelState = "UNKNOWN";
-    let stateDetail: string | null = null;
+    let stateDetail: string | undefined;
     if (stateText === "INVALID" || stateText.startsWith("INVALID:")) {
         state = "INVALID";
         // The monitor prints "INVALID: <reason>"; keep just the reason.
         const reason = stateText.slice("INVALID".length).replace(/^:/, "").trim();
-        stateDetail = reason === "" ? null : reason;
+        stateDetail = reason === "" ? undefined : reason;
     } else if (KNOWN_STATES.includes(stateText)) {
         state = stateText as TunnelState;
     }
 
     const versionToken = nameAndVersion.find((t, i) => i > 0 && /^v\d{1,9}$/.test(t));
-    return {
-        interface: nameAndVersion[0] ?? "",
-        version: versionToken === undefined ? null : Number(versionToken.slice(1)),
-        state,
-        stateDetail,
-        tunnelType: null,
-        localIp: null,
-        remoteIp: null,
-        addressFamily: null,
-        localCert: null,
-        localName: null,
-        localKey: null,
-        remoteCert: null,
-        remoteName: null,
-        caCert: null,
-        ofport: null,
-        policies: 0,
-        securityAssociations: 0,
-        activeConnections: 0,
-    };
+    // Fields the block does not print stay absent (not null: the schema has no null).
+    const report: TunnelReport = { interface: nameAndVersion[0] ?? "", state, policies: 0, securityAssociations: 0, activeConnections: 0 };
+    if (versionToken !== undefined) report.version = Number(versionToken.slice(1));
+    if (stateDetail !== undefined) report.stateDetail = stateDetail;
+    return report;
 }
 
 /**
@@ -175,15 +160,18 @@ function applyField(report: TunnelReport, line: string): void {
     if (colon < 0) return;
     const key = line.slice(0, colon).trim().replace(/\s+/g, " ").toLowerCase();
     const raw = line.slice(colon + 1).trim();
-    const value = raw === "" || raw === "None" ? null : raw;
+    const value = raw === "" || raw === "None" ? undefined : raw;
 
     if (key === "ofport") {
         // "Not assigned" while OVS has no OpenFlow port for the interface yet.
-        report.ofport = value !== null && /^\d{1,10}$/.test(value) ? Number(value) : null;
+        if (value !== undefined && /^\d{1,10}$/.test(value)) report.ofport = Number(value);
+        else delete report.ofport;
         return;
     }
     const field = lookup(STRING_FIELDS, key);
-    if (field !== undefined) report[field] = value;
+    if (field === undefined) return;
+    if (value === undefined) delete report[field];
+    else report[field] = value;
 }
 
 /** At most 200 printable characters of one line, for error messages (never the whole input). */

@@ -74,7 +74,7 @@ function noOvsPod(access: ResolvedKubectlAccess, node: string) {
         step: "find-ovs-pod",
         detail: `no running pod with label ${access.ovsPodSelector} on node ${node} in namespace ${access.namespace}`,
         transient: false,
-        hint: "check that Kube-OVN's ovs-ovn DaemonSet runs on this node, and access.namespace / access.ovsPodSelector",
+        hint: "check that Kube-OVN's ovs-ovn DaemonSet runs on this node, and access.kubectl.namespace / access.kubectl.ovsPodSelector",
     });
 }
 
@@ -83,7 +83,7 @@ export async function nodeEndpoint(access: ResolvedAccess, node: string, policy:
     if (access.kind === "command") {
         const target = access.targets.nodes[node];
         if (!target) {
-            throw remoteError({ where: node, step: "find-target", detail: "access.targets.nodes has no entry for this node", transient: false, hint: "add the node to access.targets.nodes" });
+            throw remoteError({ where: node, step: "find-target", detail: "access.command.targets.nodes has no entry for this node", transient: false, hint: "add the node to access.command.targets.nodes" });
         }
         return { kind: "target", label: node, target };
     }

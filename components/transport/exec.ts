@@ -220,7 +220,7 @@ export async function runKubectl(access: ResolvedAccess & { kind: "kubectl" }, a
         if (r.ok) return r.stdout;
         let transient = !r.spawnError && !KUBECTL_PERMANENT.test(r.stderr);
         let detail = r.spawnError ? `could not run ${access.kubectl}: ${r.spawnError}` : r.timedOut ? `no answer within ${policy.timeoutSeconds}s` : `kubectl failed with exit ${r.exitCode}`;
-        let hint: string | undefined = "check access.kubeconfig, access.context and access.namespace, and that the API server is reachable";
+        let hint: string | undefined = "check access.kubectl.kubeconfig, access.kubectl.context and access.kubectl.namespace, and that the API server is reachable";
         const k = !r.spawnError && !r.timedOut ? kubectlFailure(access, r.stderr) : null;
         if (k) ({ detail, transient, hint } = k);
         last = remoteError({

@@ -36,7 +36,7 @@ export function kubectlFailure(access: ResolvedKubectlAccess, stderr: string): K
     let m: RegExpExecArray | null;
     if (said(/You must be logged in to the server|^error: Unauthorized|\(Unauthorized\)/m)) {
         return {
-            detail: `Unauthorized: the API server rejected the credentials of ${whose(access)}; renew them (token or client certificate) or set access.kubeconfig / access.context to credentials that may read pods and exec into them in ${access.namespace}`,
+            detail: `Unauthorized: the API server rejected the credentials of ${whose(access)}; renew them (token or client certificate) or set access.kubectl.kubeconfig / access.kubectl.context to credentials that may read pods and exec into them in ${access.namespace}`,
             transient: false,
             podGone: false,
             quiet: true,
@@ -51,7 +51,7 @@ export function kubectlFailure(access: ResolvedKubectlAccess, stderr: string): K
         return { detail: `Forbidden for ${whose(access)}: ${m[1]}`, transient: false, hint: `grant it get/list on pods, nodes and deployments and create on pods/exec in ${access.namespace}`, podGone: false, quiet: true };
     }
     if ((m = said(/^error: context "([^"]*)" does not exist$/m))) {
-        return { detail: `context "${m[1]}" is not in ${access.kubeconfig ? `kubeconfig ${access.kubeconfig}` : "the default kubeconfig"}`, transient: false, hint: "set access.context to one of `kubectl config get-contexts -o name`", podGone: false, quiet: true };
+        return { detail: `context "${m[1]}" is not in ${access.kubeconfig ? `kubeconfig ${access.kubeconfig}` : "the default kubeconfig"}`, transient: false, hint: "set access.kubectl.context to one of `kubectl config get-contexts -o name`", podGone: false, quiet: true };
     }
     if ((m = said(/The connection to the server (\S+) was refused/))) {
         return { detail: `the API server ${m[1]} of ${whose(access)} refused the connection`, transient: true, hint: "check that the API server is up and that the kubeconfig's server address is right, then run again", podGone: false, quiet: true };

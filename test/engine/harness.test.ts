@@ -473,7 +473,7 @@ describe("the product's program for 2 nodes without a lab", () => {
     const config = {
         nodes,
         // An installed program that fails: every command through this transport fails.
-        access: { kind: "command", prefix: ["false", "{target}"], targets: { central: "central-0", nodes: { "node-a": "pod-a", "node-b": "pod-b" } }, kubeOvnVersion: "v1.12.35" },
+        access: { command: { prefix: ["false", "{target}"], targets: { central: "central-0", nodes: { "node-a": "pod-a", "node-b": "pod-b" } }, kubeOvnVersion: "v1.12.35" } },
         retries: 0,
         waitFor: "none",
     };

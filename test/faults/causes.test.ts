@@ -16,7 +16,7 @@ let lab: LabStatus;
 let h: Harness;
 const proxy = new ExecProxy();
 const RETRIES = 2;
-const cfg = () => configFor(lab, { access: proxy.wrap(labAccess(lab)), retries: RETRIES, execTimeoutSeconds: 20, timeoutSeconds: 30 });
+const cfg = () => configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) }, retries: RETRIES, execTimeoutSeconds: 20, timeoutSeconds: 30 });
 const victim = () => lab.nodes[0];
 
 interface Cause {

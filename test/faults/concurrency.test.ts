@@ -14,7 +14,7 @@ jest.setTimeout(240_000);
 
 let lab: LabStatus;
 const proxy = new ExecProxy();
-const config = (parallelism: number) => configFor(lab, { access: proxy.wrap(labAccess(lab)), parallelism });
+const config = (parallelism: number) => configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) }, parallelism });
 const onNodes = () => (r: { target: string }) => r.target !== lab.central.target;
 /** What a node's IPsec configuration is, read independently of the product (pids, files, OVSDB). */
 const nodeFingerprint = (n: LabNode) => JSON.stringify([otherConfig(lab, n.name), servicePids(lab, n.name), podOk(lab, n.target, "sha256sum /etc/ipsec.d/*/kube-ovn-ipsec-* /etc/ipsec.d/kube-ovn-ipsec-* 2>/dev/null | sort")]);

@@ -18,7 +18,7 @@ jest.setTimeout(240_000);
 
 let lab: LabStatus;
 const proxy = new ExecProxy();
-const cfg = (over: Record<string, unknown> = {}) => configFor(lab, { access: proxy.wrap(labAccess(lab)), ...over });
+const cfg = (over: Record<string, unknown> = {}) => configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) }, ...over });
 const node0 = () => lab.nodes[0];
 
 /** other_config's three keys as `ovs-vsctl get` prints them (OVSDB quoting kept), "" when absent. */
@@ -225,7 +225,7 @@ describe("the version guard holds", () => {
         const h = new Harness({ stack: "d5" });
         try {
             const since = k.api.requests.length;
-            const error = await h.up({ config: configFor(lab, { access: { kind: "kubectl", kubectl: k.access.kubectl, kubeconfig: k.kubeconfig, context: k.api.contextName } }), skipPreview: true, refresh: false }).catch((e: unknown) => e as HarnessError);
+            const error = await h.up({ config: configFor(lab, { access: { kubectl: { binary: k.access.kubectl, kubeconfig: k.kubeconfig, context: k.api.contextName } } }), skipPreview: true, refresh: false }).catch((e: unknown) => e as HarnessError);
             expect(error).toBeInstanceOf(HarnessError);
             expect((error as HarnessError).failures.map((f) => f.name)).toEqual(["kube-ovn-ipsec-preflight"]);
             expect((error as HarnessError).failures[0].message).toMatch(expected);

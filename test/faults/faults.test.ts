@@ -20,7 +20,7 @@ let lab: LabStatus;
 let h: Harness;
 const proxy = new ExecProxy();
 
-const config = (retries = RETRIES) => configFor(lab, { access: proxy.wrap(labAccess(lab)), execTimeoutSeconds: EXEC_TIMEOUT, retries, timeoutSeconds: 30 });
+const config = (retries = RETRIES) => configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) }, execTimeoutSeconds: EXEC_TIMEOUT, retries, timeoutSeconds: 30 });
 
 interface NodeView {
     conf: ReturnType<typeof otherConfig>;

@@ -25,7 +25,7 @@ const HOSTILE: Array<[string, string]> = [
 type Over = (lab: LabStatus) => Record<string, unknown>;
 const cmdAccess = (lab: LabStatus, targets?: Record<string, string>) => {
     const a = proxy.wrap(labAccess(lab));
-    return targets ? { ...a, targets: { ...a.targets, nodes: { ...a.targets.nodes, ...targets } } } : a;
+    return { command: targets ? { ...a, targets: { ...a.targets, nodes: { ...a.targets.nodes, ...targets } } } : a };
 };
 const withNode = (lab: LabStatus, i: number, patch: Partial<{ name: string; systemId: string }>) => lab.nodes.map((n, j) => (j === i ? { ...n, ...patch } : n));
 
@@ -34,13 +34,13 @@ const INPUT_ROWS: Array<[string, Over, RegExp]> = [
     ...HOSTILE.map(([what, v]): [string, Over, RegExp] => [`node name with ${what}`, (l) => ({ nodes: withNode(l, 0, { name: v }), access: cmdAccess(l, { [v]: "x" }) }), /nodes\[0\]\.name .*must be a Kubernetes node name/]),
     ...HOSTILE.map(([what, v]): [string, Over, RegExp] => [`system-id with ${what}`, (l) => ({ nodes: withNode(l, 1, { systemId: v }) }), /nodes\[1\]\.systemId .*must be an OVS system-id/]),
     ...HOSTILE.map(([what, v]): [string, Over, RegExp] => [`organization with ${what}`, () => ({ certificate: { organization: v } }), /certificate\.organization .*must be 1-64/]),
-    ...HOSTILE.map(([what, v]): [string, Over, RegExp] => [`namespace with ${what}`, () => ({ access: { kind: "kubectl", namespace: v } }), /access\.namespace .*must be a Kubernetes namespace/]),
-    ...HOSTILE.filter(([what]) => what !== "a flag").map(([what, v]): [string, Over, RegExp] => [`context with ${what}`, () => ({ access: { kind: "kubectl", context: v } }), /access\.context .*must be a kubeconfig context name/]),
-    ["context that is a flag", () => ({ access: { kind: "kubectl", context: "--insecure-skip-tls-verify" } }), /access\.context "--insecure-skip-tls-verify": must be a kubeconfig context name/],
-    ...HOSTILE.map(([what, v]): [string, Over, RegExp] => [`target with ${what}`, (l) => ({ access: cmdAccess(l, { [l.nodes[0].name]: v }) }), /access\.targets\.nodes\..* must be a target/]),
+    ...HOSTILE.map(([what, v]): [string, Over, RegExp] => [`namespace with ${what}`, () => ({ access: { kubectl: { namespace: v } } }), /access\.kubectl\.namespace .*must be a Kubernetes namespace/]),
+    ...HOSTILE.filter(([what]) => what !== "a flag").map(([what, v]): [string, Over, RegExp] => [`context with ${what}`, () => ({ access: { kubectl: { context: v } } }), /access\.kubectl\.context .*must be a kubeconfig context name/]),
+    ["context that is a flag", () => ({ access: { kubectl: { context: "--insecure-skip-tls-verify" } } }), /access\.kubectl\.context "--insecure-skip-tls-verify": must be a kubeconfig context name/],
+    ...HOSTILE.map(([what, v]): [string, Over, RegExp] => [`target with ${what}`, (l) => ({ access: cmdAccess(l, { [l.nodes[0].name]: v }) }), /access\.command\.targets\.nodes\..* must be a target/]),
     ["duplicate nodes", (l) => ({ nodes: [l.nodes[0], l.nodes[0], l.nodes[1]] }), /nodes\[1\]\.name ".*": duplicate of nodes\[0\]/],
     ["an empty node list", () => ({ nodes: [] }), /nodes \[\]: must name at least one node/],
-    ["a missing kubeconfig file", () => ({ access: { kind: "kubectl", kubeconfig: "/nonexistent/kubeconfig" } }), /access\.kubeconfig "\/nonexistent\/kubeconfig": does not exist/],
+    ["a missing kubeconfig file", () => ({ access: { kubectl: { kubeconfig: "/nonexistent/kubeconfig" } } }), /access\.kubectl\.kubeconfig "\/nonexistent\/kubeconfig": does not exist/],
 ];
 
 const healthyCluster = (lab: LabStatus): FakeCluster => ({
@@ -96,7 +96,7 @@ async function failingUp(config: Record<string, unknown>): Promise<HarnessError>
 describe("wrong arguments", () => {
     it.each(INPUT_ROWS)("%s", async (_case, over, expected) => {
         proxy.clear();
-        const error = await failingUp(configFor(lab, { access: proxy.wrap(labAccess(lab)), ...over(lab) }));
+        const error = await failingUp(configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) }, ...over(lab) }));
         expect(error.programError).toMatch(/^ValidationError: kube-ovn-ipsec: invalid arguments, nothing was changed:/m);
         expect(error.programError).toMatch(expected);
         // Nothing ran anywhere, and no resource was even registered with a provider.
@@ -113,7 +113,7 @@ describe("a wrong cluster (real kubectl, a stub API server)", () => {
         const cluster = healthyCluster(lab);
         spoil(cluster);
         api = await startFakeKubeApi(cluster);
-        const error = await failingUp(configFor(lab, { access: { kind: "kubectl", kubeconfig: api.kubeconfig, ...extra }, retries: 0 }));
+        const error = await failingUp(configFor(lab, { access: { kubectl: { kubeconfig: api.kubeconfig, ...extra } }, retries: 0 }));
         // The preflight stopped the run: no node step was even attempted, no exec reached a pod.
         expect(error.failures.map((f) => f.name)).toEqual(["kube-ovn-ipsec-preflight"]);
         expect(error.failures[0].message).toMatch(expected);
@@ -126,7 +126,7 @@ describe("a node whose system-id is not the one configured", () => {
     it("is refused by that node's step; that node is unchanged", async () => {
         proxy.clear();
         const stale = lab.nodes[1];
-        const error = await failingUp(configFor(lab, { access: proxy.wrap(labAccess(lab)), nodes: withNode(lab, 1, { systemId: "00000000-0000-4000-8000-000000000bad" }) }));
+        const error = await failingUp(configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) }, nodes: withNode(lab, 1, { systemId: "00000000-0000-4000-8000-000000000bad" }) }));
         const failure = error.failures.find((f) => f.name === `kube-ovn-ipsec-${stale.name}`);
         expect(failure?.message).toContain(`[${stale.name}] step "check-system-id" failed (exit 3, 1 attempt): OVS system-id is '${stale.systemId}' but the certificate is for '00000000-0000-4000-8000-000000000bad'`);
         expect(views()[1]).toEqual(pristine[1]);

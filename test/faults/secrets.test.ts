@@ -24,7 +24,7 @@ jest.setTimeout(240_000);
 let lab: LabStatus;
 let h: Harness;
 const proxy = new ExecProxy();
-const config = (over: Record<string, unknown> = {}) => configFor(lab, { access: proxy.wrap(labAccess(lab)), ...over });
+const config = (over: Record<string, unknown> = {}) => configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) }, ...over });
 
 beforeAll(() => {
     lab = freshLab(2);

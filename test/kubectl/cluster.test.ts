@@ -143,7 +143,7 @@ describe("checkCluster", () => {
 });
 
 describe("discoverNodes", () => {
-    const discover = () => discoverNodes({ kind: "kubectl", kubectl: k.access.kubectl, kubeconfig: k.kubeconfig, context: "kube-ovn-ipsec-lab" }, { retries: 0, execTimeoutSeconds: 20 });
+    const discover = () => discoverNodes({ kubectl: { binary: k.access.kubectl, kubeconfig: k.kubeconfig, context: "kube-ovn-ipsec-lab" } }, { retries: 0, execTimeoutSeconds: 20 });
     const failed = async () => (await discover().then(() => new Error("discovered"), (e: Error) => e)).message;
 
     it("finds every lab node with the system-id its pod reports, asking each pod once", async () => {

@@ -221,7 +221,7 @@ describe("pods and the API server", () => {
             (x: RemoteError) => x,
         );
         expect(e?.message).toBe(
-            `[${node.name}] step "apply" failed (exit 1, 1 attempt): Unauthorized: the API server rejected the credentials of context "kube-ovn-ipsec-lab" of kubeconfig ${bad}; renew them (token or client certificate) or set access.kubeconfig / access.context to credentials that may read pods and exec into them in kube-system`,
+            `[${node.name}] step "apply" failed (exit 1, 1 attempt): Unauthorized: the API server rejected the credentials of context "kube-ovn-ipsec-lab" of kubeconfig ${bad}; renew them (token or client certificate) or set access.kubectl.kubeconfig / access.kubectl.context to credentials that may read pods and exec into them in kube-system`,
         );
         const seen = k.api.requests.slice(since);
         expect(seen.length).toBeGreaterThan(0);

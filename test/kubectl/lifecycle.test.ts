@@ -15,7 +15,7 @@ let k: KubectlUnderTest | undefined;
 
 useDefaultAccess((): Access => {
     if (!k) throw new Error("the API stand-in is not started");
-    return { kind: "kubectl", kubectl: k.access.kubectl, kubeconfig: k.kubeconfig, context: k.api.contextName };
+    return { kubectl: { binary: k.access.kubectl, kubeconfig: k.kubeconfig, context: k.api.contextName } };
 });
 
 // Registers the lifecycle's hooks and tests (its beforeAll starts a fresh lab, then ours starts the stand-in).

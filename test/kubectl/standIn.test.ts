@@ -62,7 +62,7 @@ describe("lab.sh kubeconfig", () => {
         expect(kubeconfig).toBe(path.join(status.stateDir, "kube-api", "kubeconfig"));
         expect(fs.statSync(kubeconfig).mode & 0o777).toBe(0o600);
         const stack = fs.readFileSync(path.join(__dirname, "../../stacks/Pulumi.lab-kubectl.yaml"), "utf8");
-        expect(stack).toContain('kind: "kubectl"');
+        expect(stack).toMatch(/kube-ovn-ipsec:access:\n {4}kubectl:\n/);
         expect(stack).toContain(`kubeconfig: "${kubeconfig}"`);
         expect(stack).toContain('context: "kube-ovn-ipsec-lab"');
         expect(stack).not.toContain("kube-ovn-ipsec:nodes");

@@ -24,7 +24,7 @@ jest.setTimeout(240_000);
 let lab: LabStatus;
 let h: Harness;
 const proxy = new ExecProxy();
-const cfg = (over: Record<string, unknown> = {}) => configFor(lab, { access: proxy.wrap(labAccess(lab)), ...over });
+const cfg = (over: Record<string, unknown> = {}) => configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) }, ...over });
 const peersOf = (n: LabNode) => lab.nodes.filter((p) => p.name !== n.name);
 const victim = () => lab.nodes[1];
 

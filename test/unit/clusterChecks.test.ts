@@ -56,7 +56,7 @@ describe("checkCluster with kubectl", () => {
     it("an unknown context is named before any API call", async () => {
         const e = await check(healthy(), { context: "prod" });
         expect(e.message).toMatch(/step "check-context" failed: context "prod" is not in the kubeconfig/);
-        expect(e.message).toContain("what to do: set access.context");
+        expect(e.message).toContain("what to do: set access.kubectl.context");
         expect(api.requests).toEqual([]);
     });
 
@@ -101,7 +101,7 @@ describe("checkCluster with kubectl", () => {
         ["a digest-pinned v1.13 image", { image: "docker.io/kubeovn/kube-ovn:v1.13.0@sha256:" + "ab".repeat(32) }, /Kube-OVN v1\.13\.0 has built-in IPsec/],
         ["a v1.13 image from a registry with a port", { image: "registry.local:5000/kubeovn/kube-ovn:v1.13.4" }, /Kube-OVN v1\.13\.4 has built-in IPsec/],
         // Unknown versions are refused, saying how to state one.
-        ["an image pinned only by digest", { image: "kubeovn/kube-ovn@sha256:" + "cd".repeat(32) }, /cannot tell which Kube-OVN version this cluster runs: its image "kubeovn\/kube-ovn@sha256:cdcd.*" carries no version tag[\s\S]*set access\.kubeOvnVersion/],
+        ["an image pinned only by digest", { image: "kubeovn/kube-ovn@sha256:" + "cd".repeat(32) }, /cannot tell which Kube-OVN version this cluster runs: its image "kubeovn\/kube-ovn@sha256:cdcd.*" carries no version tag[\s\S]*set access\.kubectl\.kubeOvnVersion/],
         ["an image with no tag", { image: "registry.local:5000/kubeovn/kube-ovn" }, /carries no version tag/],
         ["a custom tag", { image: "registry.local/kube-ovn:custom-build" }, /carries no version tag/],
     ])("refuses %s", async (_name, deployment, expected) => {
@@ -141,7 +141,7 @@ describe("checkCluster with kubectl", () => {
         const cluster = healthy();
         cluster.deployments = [{ name: "kube-ovn-controller", image: "docker.io/kubeovn/kube-ovn:v1.11.9" }];
         const e = await check(cluster, { kubeOvnVersion: "v1.12.22" });
-        expect(e.message).toMatch(/access\.kubeOvnVersion is v1\.12\.22 but kube-ovn-controller runs docker\.io\/kubeovn\/kube-ovn:v1\.11\.9/);
+        expect(e.message).toMatch(/access\.kubectl\.kubeOvnVersion is v1\.12\.22 but kube-ovn-controller runs docker\.io\/kubeovn\/kube-ovn:v1\.11\.9/);
         expect(execs()).toEqual([]);
     });
 
@@ -159,7 +159,7 @@ describe("checkCluster with kubectl", () => {
 describe("discoverNodes with kubectl", () => {
     it("lists the OVS pods' nodes, then asks each pod for its system-id", async () => {
         api = await startFakeKubeApi(healthy());
-        const e = await discoverNodes({ kind: "kubectl", kubeconfig: api.kubeconfig }, { retries: 0, execTimeoutSeconds: 10 }).catch((x: Error) => x);
+        const e = await discoverNodes({ kubectl: { kubeconfig: api.kubeconfig } }, { retries: 0, execTimeoutSeconds: 10 }).catch((x: Error) => x);
         expect(e).toBeInstanceOf(Error);
         // Both nodes were asked (one exec each, in the OVS pods), each failure named.
         expect((e as Error).message).toMatch(/node discovery failed on 2 of 2 node\(s\)/);

@@ -160,7 +160,7 @@ describe("options", () => {
 
     it("publishes the Secrets in the access namespace, not always kube-system", async () => {
         const nodes = nodesOf(2);
-        const regs = await build({ nodes, access: { kind: "kubectl", namespace: "kube-ovn-ops" } });
+        const regs = await build({ nodes, access: { kubectl: { namespace: "kube-ovn-ops" } } });
         const namespaces = of(regs, T.secret).map((r) => (r.inputs as { metadata: { namespace: string } }).metadata.namespace);
         expect(namespaces).toEqual(["kube-ovn-ops", "kube-ovn-ops", "kube-ovn-ops"]);
     });
@@ -183,7 +183,7 @@ describe("options", () => {
     it("with command access, a node step carries only its own target", async () => {
         const nodes = nodesOf(3);
         const targets = Object.fromEntries(nodes.map((x, i) => [x.name, `pod-${i}`]));
-        const regs = await build({ nodes, access: { kind: "command", prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: targets }, scriptVia: "stdin", kubeOvnVersion: "v1.12.35" } });
+        const regs = await build({ nodes, access: { command: { prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: targets }, scriptVia: "stdin", kubeOvnVersion: "v1.12.35" } } });
         for (const [i, node] of nodes.entries()) {
             expect((byName(regs, `ipsec-${node.name}`).inputs.transport as { access: unknown }).access).toEqual({ kind: "command", prefix: ["ssh", "{target}"], targets: { central: "central-host", nodes: { [node.name]: `pod-${i}` } }, scriptVia: "stdin", kubeOvnVersion: "v1.12.35" });
         }

@@ -59,7 +59,7 @@ describe("kubectl's own failures, classified", () => {
     it("a wrong token: Unauthorized, one line naming kubeconfig and context, not retried", async () => {
         const file = kubeconfig("wrong-token", (t) => t.replace(/token: .*/, "token: koi-lab.wrong"));
         const e = await list(accessFor(file));
-        expect(e.message).toBe(`[kubectl] step "list-ovs-pods" failed (exit 1, 1 attempt): Unauthorized: the API server rejected the credentials of context "kube-ovn-ipsec-lab" of kubeconfig ${file}; renew them (token or client certificate) or set access.kubeconfig / access.context to credentials that may read pods and exec into them in kube-system`);
+        expect(e.message).toBe(`[kubectl] step "list-ovs-pods" failed (exit 1, 1 attempt): Unauthorized: the API server rejected the credentials of context "kube-ovn-ipsec-lab" of kubeconfig ${file}; renew them (token or client certificate) or set access.kubectl.kubeconfig / access.kubectl.context to credentials that may read pods and exec into them in kube-system`);
         expect(e.remote.transient).toBe(false);
     });
 

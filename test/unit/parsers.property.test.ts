@@ -18,7 +18,7 @@ import { anyText, hostileString } from "../support/arbitraries";
 const word = (max: number) => fc.stringMatching(new RegExp(`^[a-z0-9][a-z0-9-]{0,${max - 1}}$`));
 /** A field value as the monitor prints it: printable, trimmed, never the literal None. */
 const value = fc.stringMatching(/^[!-~]([ -~]{0,30}[!-~])?$/).filter((v) => v !== "None");
-const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
+const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
 const FIELD_LABELS: ReadonlyArray<readonly [keyof TunnelReport, string]> = [
     ["tunnelType", "Tunnel Type"], ["localIp", "Local IP"], ["remoteIp", "Remote IP"], ["addressFamily", "Address Family"],
@@ -32,7 +32,7 @@ const tunnelModel = fc.record({
     version: optional(fc.integer({ min: 0, max: 99999 })),
     state: fc.constantFrom("INIT", "CONFIGURED", "REMOVED", "INVALID", "UNKNOWN") as fc.Arbitrary<TunnelReport["state"]>,
     reason: optional(value),
-    fields: fc.record(Object.fromEntries(FIELD_LABELS.map(([k]) => [k, optional(value)])) as Record<string, fc.Arbitrary<string | null>>),
+    fields: fc.record(Object.fromEntries(FIELD_LABELS.map(([k]) => [k, optional(value)])) as Record<string, fc.Arbitrary<string | undefined>>),
     printed: fc.shuffledSubarray([...FIELD_LABELS.map(([k]) => k as string), "ofport", ...IGNORED_FIELDS]),
     ofport: optional(fc.integer({ min: 0, max: 65535 })),
     policies: fc.nat(4),
@@ -42,12 +42,11 @@ const tunnelModel = fc.record({
 type TunnelModel = typeof tunnelModel extends fc.Arbitrary<infer T> ? T : never;
 
 function renderTunnel(t: TunnelModel): { lines: string[]; report: TunnelReport } {
-    const stateText = t.state === "INVALID" ? (t.reason === null ? "INVALID" : `INVALID: ${t.reason}`) : t.state === "UNKNOWN" ? "SOMETHING NEW" : t.state;
-    const lines = [`Interface name: ${t.interface}${t.version === null ? "" : ` v${t.version}`} (${stateText})`];
+    const stateText = t.state === "INVALID" ? (t.reason === undefined ? "INVALID" : `INVALID: ${t.reason}`) : t.state === "UNKNOWN" ? "SOMETHING NEW" : t.state;
+    const lines = [`Interface name: ${t.interface}${t.version === undefined ? "" : ` v${t.version}`} (${stateText})`];
     const report: TunnelReport = {
-        interface: t.interface, version: t.version, state: t.state, stateDetail: t.state === "INVALID" ? t.reason : null,
-        tunnelType: null, localIp: null, remoteIp: null, addressFamily: null, localCert: null, localName: null, localKey: null, remoteCert: null, remoteName: null, caCert: null,
-        ofport: null, policies: t.policies, securityAssociations: t.securityAssociations, activeConnections: t.activeConnections,
+        interface: t.interface, version: t.version, state: t.state, stateDetail: t.state === "INVALID" ? t.reason : undefined,
+        policies: t.policies, securityAssociations: t.securityAssociations, activeConnections: t.activeConnections,
     };
     for (const key of t.printed) {
         const label = FIELD_LABELS.find(([k]) => k === key);

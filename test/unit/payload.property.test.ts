@@ -52,7 +52,7 @@ describe("the apply payload (property)", () => {
 
     const target = (k: string) => path.join(dir, k);
     const readerScript = () => `export LC_ALL=C\nrm -f ${["caCert", "certificate", "privateKey", "sums"].map((k) => q(target(k))).join(" ")}\n${payloadReader({ caCert: q(target("caCert")), certificate: q(target("certificate")), privateKey: q(target("privateKey")), sums: q(target("sums")) })}\necho "rc=$?"`;
-    const access = (scriptVia: "stdin" | "argv") => resolveAccess({ kind: "command", prefix: ["env", "KOI_TARGET={target}"], targets: { central: "c1", nodes: { n1: "n1" } }, scriptVia, kubeOvnVersion: "v1.12.22" });
+    const access = (scriptVia: "stdin" | "argv") => resolveAccess({ command: { prefix: ["env", "KOI_TARGET={target}"], targets: { central: "c1", nodes: { n1: "n1" } }, scriptVia, kubeOvnVersion: "v1.12.22" } });
 
     /** Runs the reader on `stdin` the way the transport sends it; its exit code. */
     function deliver(stdin: string, scriptVia: "stdin" | "argv"): number {

@@ -51,7 +51,7 @@ async function userProgram(): Promise<KubeOvnIpsecClass> {
                 { name: "worker-2", systemId: "22222222-2222-4222-8222-222222222222" },
                 { name: "worker-3", systemId: "33333333-3333-4333-8333-333333333333" },
             ],
-            access: { kind: "kubectl", namespace: "platform-ovn" },
+            access: { kubectl: { namespace: "platform-ovn" } },
         },
         {
             // A documented resource option (also applied to every child): records dependsOn.
@@ -75,7 +75,7 @@ const nameOf = async (r: pulumi.Resource) => (await valueOf(r.urn)).split("::").
 
 describe("a user's program with KubeOvnIpsec under Pulumi's documented mocks", () => {
     let ipsec: KubeOvnIpsecClass;
-    let outputs: { enabled: boolean; status: unknown; nodes: Array<{ name: string; certificatePath: string | null; live: { health: string | null } }> };
+    let outputs: { enabled: boolean; status: unknown; nodes: Array<{ name: string; certificatePath?: string; live: { health?: string } }> };
 
     beforeAll(async () => {
         ipsec = await userProgram();
@@ -110,9 +110,9 @@ describe("a user's program with KubeOvnIpsec under Pulumi's documented mocks", (
 
     it("gives outputs that say nothing was observed (the mocks ran nothing)", () => {
         expect(outputs.nodes.map((n) => [n.name, n.certificatePath, n.live.health])).toEqual([
-            ["worker-1", null, null],
-            ["worker-2", null, null],
-            ["worker-3", null, null],
+            ["worker-1", undefined, undefined],
+            ["worker-2", undefined, undefined],
+            ["worker-3", undefined, undefined],
         ]);
         expect(outputs.status).toEqual({ nodes: [], summary: undefined });
     });

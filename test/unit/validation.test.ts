@@ -11,11 +11,12 @@ import { captureGraph } from "../support/graph";
 const node = (name: string, systemId: string) => ({ name, systemId });
 const base: KubeOvnIpsecArgs = { nodes: [node("worker-1", "0c4f4b1e-1111-4222-8333-000000000001"), node("worker-2", "0c4f4b1e-1111-4222-8333-000000000002")] };
 const cmd = (extra: Record<string, unknown> = {}) => ({
-    kind: "command" as const,
-    prefix: ["nsenter", "--net=/run/netns/{target}", "--"],
-    targets: { central: "ovn-central", nodes: { "worker-1": "w1", "worker-2": "w2" } },
-    kubeOvnVersion: "v1.12.35",
-    ...extra,
+    command: {
+        prefix: ["nsenter", "--net=/run/netns/{target}", "--"],
+        targets: { central: "ovn-central", nodes: { "worker-1": "w1", "worker-2": "w2" } },
+        kubeOvnVersion: "v1.12.35",
+        ...extra,
+    },
 });
 
 // [case, args, expected fragment of the message (argument path and rule)]
@@ -34,33 +35,34 @@ const cases: Array<[string, unknown, RegExp]> = [
     ["system-id too long", { ...base, nodes: [node("w1", "a".repeat(65))] }, /nodes\[0\]\.systemId/],
     ["unknown argument", { ...base, enable: true }, /enable true: is not an argument of KubeOvnIpsec/],
     ["enabled not boolean", { ...base, enabled: "yes" }, /enabled "yes": must be true or false/],
-    ["unknown access kind", { ...base, access: { kind: "ssh" } }, /access\.kind "ssh": must be "kubectl" or "command"/],
-    ["unknown kubectl option", { ...base, access: { kind: "kubectl", namespce: "x" } }, /access\.namespce "x": is not a kubectl access option/],
-    ["bad namespace", { ...base, access: { kind: "kubectl", namespace: "Kube_System" } }, /access\.namespace "Kube_System": must be a Kubernetes namespace/],
-    ["missing kubeconfig file", { ...base, access: { kind: "kubectl", kubeconfig: "/nonexistent/kubeconfig" } }, /access\.kubeconfig "\/nonexistent\/kubeconfig": does not exist/],
-    ["kubeconfig is a directory", { ...base, access: { kind: "kubectl", kubeconfig: os.tmpdir() } }, /access\.kubeconfig .*: is not a file/],
-    ["context starting with a dash", { ...base, access: { kind: "kubectl", context: "--insecure" } }, /access\.context "--insecure": must be a kubeconfig context name/],
-    ["kubectl path with a newline", { ...base, access: { kind: "kubectl", kubectl: "kubectl\nrm" } }, /access\.kubectl "kubectl\\nrm": must be a non-empty path/],
-    ["kubectl starting with a dash", { ...base, access: { kind: "kubectl", kubectl: "-x" } }, /access\.kubectl "-x": must not start with '-'/],
-    ["bad pod selector", { ...base, access: { kind: "kubectl", ovsPodSelector: "app" } }, /access\.ovsPodSelector "app": must be one label requirement/],
-    ["bad container", { ...base, access: { kind: "kubectl", ovsContainer: "Open vSwitch" } }, /access\.ovsContainer "Open vSwitch"/],
-    ["command prefix missing", { ...base, access: cmd({ prefix: [] }) }, /access\.prefix \[\]: must be a non-empty argv list/],
-    ["command prefix without placeholder", { ...base, access: cmd({ prefix: ["ssh", "host"] }) }, /access\.prefix .*must contain the placeholder \{target\}/],
-    ["command prefix with NUL", { ...base, access: cmd({ prefix: ["ssh", "a\u0000b", "{target}"] }) }, /access\.prefix\[1\] "a\\u0000b": must be a non-empty string without NUL/],
-    ["unknown command option", { ...base, access: cmd({ shell: "bash" }) }, /access\.shell "bash": is not a command access option/],
-    ["targets missing", { ...base, access: cmd({ targets: undefined }) }, /access\.targets undefined: must be \{ central, nodes/],
-    ["node without a target", { ...base, access: cmd({ targets: { central: "c", nodes: { "worker-1": "w1" } } }) }, /access\.targets\.nodes "worker-2": has no target for this node/],
-    ["target starting with a dash", { ...base, access: cmd({ targets: { central: "-oProxyCommand=x", nodes: { "worker-1": "w1", "worker-2": "w2" } } }) }, /access\.targets\.central "-oProxyCommand=x": must be a target/],
-    ["target with shell metacharacters", { ...base, access: cmd({ targets: { central: "c", nodes: { "worker-1": "w1;reboot", "worker-2": "w2" } } }) }, /access\.targets\.nodes\.worker-1 "w1;reboot": must be a target/],
-    ["bad scriptVia", { ...base, access: cmd({ scriptVia: "file" }) }, /access\.scriptVia "file": must be one of argv, stdin/],
-    ["Kube-OVN v1.13 hint", { ...base, access: cmd({ kubeOvnVersion: "v1.13.2" }) }, /access\.kubeOvnVersion "v1\.13\.2": Kube-OVN v1\.13\.2 has built-in IPsec/],
-    ["Kube-OVN too old", { ...base, access: cmd({ kubeOvnVersion: "v1.11.3" }) }, /access\.kubeOvnVersion "v1\.11\.3": Kube-OVN v1\.11\.3 predates IPsec support/],
-    ["unreadable version", { ...base, access: cmd({ kubeOvnVersion: "latest" }) }, /access\.kubeOvnVersion "latest": must be a version like/],
-    ["command access without a version", { ...base, access: cmd({ kubeOvnVersion: undefined }) }, /access\.kubeOvnVersion undefined: is required with command access/],
-    ["kubectl access stating v1.13", { ...base, access: { kind: "kubectl", kubeOvnVersion: "v1.13.0" } }, /access\.kubeOvnVersion "v1\.13\.0": Kube-OVN v1\.13\.0 has built-in IPsec/],
-    ["kubectl not installed", { ...base, access: { kind: "kubectl", kubectl: "/nonexistent/bin/kubectl" } }, /access\.kubectl "\/nonexistent\/bin\/kubectl": is not an installed program/],
-    ["kubectl not on PATH", { ...base, access: { kind: "kubectl", kubectl: "kubectl-that-does-not-exist" } }, /access\.kubectl "kubectl-that-does-not-exist": is not an installed program/],
-    ["command prefix program missing", { ...base, access: cmd({ prefix: ["no-such-transport-program", "{target}"] }) }, /access\.prefix\[0\] "no-such-transport-program": is not an installed program/],
+    ["unknown access kind", { ...base, access: { ssh: {} } }, /access\.ssh \{\}: is not an access kind: set access\.kubectl or access\.command/],
+    ["both access kinds", { ...base, access: { kubectl: {}, command: cmd().command } }, /access "kubectl, command": must set one of kubectl and command, not both/],
+    ["unknown kubectl option", { ...base, access: { kubectl: { namespce: "x" } } }, /access\.kubectl\.namespce "x": is not a kubectl access option/],
+    ["bad namespace", { ...base, access: { kubectl: { namespace: "Kube_System" } } }, /access\.kubectl\.namespace "Kube_System": must be a Kubernetes namespace/],
+    ["missing kubeconfig file", { ...base, access: { kubectl: { kubeconfig: "/nonexistent/kubeconfig" } } }, /access\.kubectl\.kubeconfig "\/nonexistent\/kubeconfig": does not exist/],
+    ["kubeconfig is a directory", { ...base, access: { kubectl: { kubeconfig: os.tmpdir() } } }, /access\.kubectl\.kubeconfig .*: is not a file/],
+    ["context starting with a dash", { ...base, access: { kubectl: { context: "--insecure" } } }, /access\.kubectl\.context "--insecure": must be a kubeconfig context name/],
+    ["kubectl path with a newline", { ...base, access: { kubectl: { binary: "kubectl\nrm" } } }, /access\.kubectl\.binary "kubectl\\nrm": must be a non-empty path/],
+    ["kubectl starting with a dash", { ...base, access: { kubectl: { binary: "-x" } } }, /access\.kubectl\.binary "-x": must not start with '-'/],
+    ["bad pod selector", { ...base, access: { kubectl: { ovsPodSelector: "app" } } }, /access\.kubectl\.ovsPodSelector "app": must be one label requirement/],
+    ["bad container", { ...base, access: { kubectl: { ovsContainer: "Open vSwitch" } } }, /access\.kubectl\.ovsContainer "Open vSwitch"/],
+    ["command prefix missing", { ...base, access: cmd({ prefix: [] }) }, /access\.command\.prefix \[\]: must be a non-empty argv list/],
+    ["command prefix without placeholder", { ...base, access: cmd({ prefix: ["ssh", "host"] }) }, /access\.command\.prefix .*must contain the placeholder \{target\}/],
+    ["command prefix with NUL", { ...base, access: cmd({ prefix: ["ssh", "a\u0000b", "{target}"] }) }, /access\.command\.prefix\[1\] "a\\u0000b": must be a non-empty string without NUL/],
+    ["unknown command option", { ...base, access: cmd({ shell: "bash" }) }, /access\.command\.shell "bash": is not a command access option/],
+    ["targets missing", { ...base, access: cmd({ targets: undefined }) }, /access\.command\.targets undefined: must be \{ central, nodes/],
+    ["node without a target", { ...base, access: cmd({ targets: { central: "c", nodes: { "worker-1": "w1" } } }) }, /access\.command\.targets\.nodes "worker-2": has no target for this node/],
+    ["target starting with a dash", { ...base, access: cmd({ targets: { central: "-oProxyCommand=x", nodes: { "worker-1": "w1", "worker-2": "w2" } } }) }, /access\.command\.targets\.central "-oProxyCommand=x": must be a target/],
+    ["target with shell metacharacters", { ...base, access: cmd({ targets: { central: "c", nodes: { "worker-1": "w1;reboot", "worker-2": "w2" } } }) }, /access\.command\.targets\.nodes\.worker-1 "w1;reboot": must be a target/],
+    ["bad scriptVia", { ...base, access: cmd({ scriptVia: "file" }) }, /access\.command\.scriptVia "file": must be one of argv, stdin/],
+    ["Kube-OVN v1.13 hint", { ...base, access: cmd({ kubeOvnVersion: "v1.13.2" }) }, /access\.command\.kubeOvnVersion "v1\.13\.2": Kube-OVN v1\.13\.2 has built-in IPsec/],
+    ["Kube-OVN too old", { ...base, access: cmd({ kubeOvnVersion: "v1.11.3" }) }, /access\.command\.kubeOvnVersion "v1\.11\.3": Kube-OVN v1\.11\.3 predates IPsec support/],
+    ["unreadable version", { ...base, access: cmd({ kubeOvnVersion: "latest" }) }, /access\.command\.kubeOvnVersion "latest": must be a version like/],
+    ["command access without a version", { ...base, access: cmd({ kubeOvnVersion: undefined }) }, /access\.command\.kubeOvnVersion undefined: is required with command access/],
+    ["kubectl access stating v1.13", { ...base, access: { kubectl: { kubeOvnVersion: "v1.13.0" } } }, /access\.kubectl\.kubeOvnVersion "v1\.13\.0": Kube-OVN v1\.13\.0 has built-in IPsec/],
+    ["kubectl not installed", { ...base, access: { kubectl: { binary: "/nonexistent/bin/kubectl" } } }, /access\.kubectl\.binary "\/nonexistent\/bin\/kubectl": is not an installed program/],
+    ["kubectl not on PATH", { ...base, access: { kubectl: { binary: "kubectl-that-does-not-exist" } } }, /access\.kubectl\.binary "kubectl-that-does-not-exist": is not an installed program/],
+    ["command prefix program missing", { ...base, access: cmd({ prefix: ["no-such-transport-program", "{target}"] }) }, /access\.command\.prefix\[0\] "no-such-transport-program": is not an installed program/],
     ["failClosed not boolean", { ...base, failClosed: "yes" }, /failClosed "yes": must be true or false/],
     ["exec timeout below 5 s", { ...base, execTimeoutSeconds: 4 }, /execTimeoutSeconds 4: must be an integer from 5 to 600/],
     ["ECDSA node keys", { ...base, certificate: { algorithm: "ECDSA-P256" } }, /certificate\.algorithm "ECDSA-P256": node keys must be RSA/],
@@ -125,7 +127,7 @@ describe("validateArgs", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koi-"));
         const kubeconfig = path.join(dir, "config");
         fs.writeFileSync(kubeconfig, "apiVersion: v1\n");
-        expect(validateArgs({ ...base, access: { kind: "kubectl", kubeconfig, context: "arn:aws:eks:eu-west-1:1234:cluster/prod" } }).access).toMatchObject({ kubeconfig, context: "arn:aws:eks:eu-west-1:1234:cluster/prod" });
+        expect(validateArgs({ ...base, access: { kubectl: { kubeconfig, context: "arn:aws:eks:eu-west-1:1234:cluster/prod" } } }).access).toMatchObject({ kubeconfig, context: "arn:aws:eks:eu-west-1:1234:cluster/prod" });
         expect(validateArgs({ ...base, access: cmd({ kubeOvnVersion: "v1.12.22" }) }).access).toMatchObject({ kind: "command", scriptVia: "argv", kubeOvnVersion: "v1.12.22" });
     });
 
