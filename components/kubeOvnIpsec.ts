@@ -145,7 +145,7 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
         // Throws before super(): an invalid argument registers nothing at all.
         const settings = validateArgs(args);
         super(COMPONENT_TYPE, name, {}, opts);
-        const outputs = withoutPromiseStackTraces(() => this.build(name, settings, opts));
+        const outputs = withoutPromiseStackTraces(() => this.build(name, settings));
         this.caCertPem = outputs.caCertPem;
         this.enabled = outputs.enabled;
         this.status = outputs.status;
@@ -154,16 +154,18 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
     }
 
     /** Registers every child resource; returns the component's outputs. */
-    private build(name: string, settings: Settings, opts: pulumi.ComponentResourceOptions | undefined): ComponentOutputs {
+    private build(name: string, settings: Settings): ComponentOutputs {
         const child: pulumi.CustomResourceOptions = { parent: this };
         const { access, exec, parallelism } = settings;
 
         const ca = createCa(name, settings.ca, child);
         const caCertPem = ca.cert.certPem;
 
-        // Secrets go to the cluster kubectl reaches, unless a provider was given explicitly.
+        // Secrets go to the cluster kubectl reaches, unless a Kubernetes provider was given (to
+        // this component or a parent). Asked by package, not by `opts.providers` being set: a
+        // Construct from another language always passes a (possibly empty) providers map.
         let k8sOpts: pulumi.CustomResourceOptions = child;
-        if (settings.publishSecrets && access.kind === "kubectl" && (access.kubeconfig || access.context) && !opts?.providers) {
+        if (settings.publishSecrets && access.kind === "kubectl" && (access.kubeconfig || access.context) && !this.getProvider("kubernetes:core/v1:Secret")) {
             const provider = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: access.kubeconfig ?? undefined, context: access.context ?? undefined }, child);
             k8sOpts = { parent: this, provider };
         }

@@ -2,6 +2,7 @@
  * The resource graph the component registers, under Pulumi's mocks: types, certificate
  * subjects and validity, what is secret, and the order of the node and cluster steps.
  */
+import * as k8s from "@pulumi/kubernetes";
 import { KubeOvnIpsec, KubeOvnIpsecArgs } from "../../components";
 import { Registration, captureGraph, isSecretWrapper, plainStrings } from "../support/graph";
 
@@ -163,6 +164,18 @@ describe("options", () => {
         const regs = await build({ nodes, access: { kubectl: { namespace: "kube-ovn-ops" } } });
         const namespaces = of(regs, T.secret).map((r) => (r.inputs as { metadata: { namespace: string } }).metadata.namespace);
         expect(namespaces).toEqual(["kube-ovn-ops", "kube-ovn-ops", "kube-ovn-ops"]);
+    });
+
+    it("sends the Secrets through a Kubernetes provider for access.kubectl.context, unless the program gives one", async () => {
+        const args: KubeOvnIpsecArgs = { nodes: nodesOf(2), access: { kubectl: { context: "prod" } } };
+        const contexts = (regs: Registration[]) => of(regs, "pulumi:providers:kubernetes").map((r) => r.inputs.context);
+        // An empty providers map is what a Construct from another language always passes.
+        const own = await captureGraph((opts) => new KubeOvnIpsec("ipsec", args, { ...opts, providers: {} }));
+        expect(own.error).toBeNull();
+        expect(contexts(own.registrations)).toEqual(["prod"]);
+        const given = await captureGraph((opts) => new KubeOvnIpsec("ipsec", args, { ...opts, providers: { kubernetes: new k8s.Provider("mine", { context: "theirs" }) } }));
+        expect(given.error).toBeNull();
+        expect(contexts(given.registrations)).toEqual(["theirs"]);
     });
 
     it("publishSecrets=false registers no Secret", async () => {
