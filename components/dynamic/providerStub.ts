@@ -30,8 +30,15 @@ const stubs = new Map<ProviderName, pulumi.dynamic.ResourceProvider>();
  */
 function forward(target: string, args: unknown[]): Promise<unknown> {
     const [name, method] = target.split(".");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const real = ((require("module") as typeof import("module")).createRequire(`${process.cwd()}/_`)(MODULE_ID) as Record<string, Record<string, Method>>)[name];
+    let providers: Record<string, Record<string, Method>>;
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        providers = (require("module") as typeof import("module")).createRequire(`${process.cwd()}/_`)(MODULE_ID) as Record<string, Record<string, Method>>;
+    } catch (e) {
+        // A program in another language has no node_modules of its own (pulumi/pulumi#5455).
+        throw new Error(`${MODULE_ID} cannot be loaded from ${process.cwd()}, where Pulumi runs this stack's dynamic providers (${String(e).split("\n")[0]}): run \`npm install kube-ovn-ipsec\` there (README, "Other languages")`);
+    }
+    const real = providers[name];
     if (!real?.[method]) throw new Error(`${MODULE_ID} has no ${target}(): the installed kube-ovn-ipsec does not match this state`);
     return real[method].apply(real, args);
 }

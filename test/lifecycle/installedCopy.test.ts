@@ -148,7 +148,8 @@ afterAll(() => {
 describe("the npm package", () => {
     it("holds the compiled library, its type declarations and the consumer docs, and nothing else", () => {
         const other = packed.filter((f) => !/^bin\/components\/.+\.(js|d\.ts)$/.test(f));
-        expect(other).toEqual(["README.md", "docs/ARCHITECTURE.md", "docs/CONFIG.md", "docs/SECURITY.md", "package.json"]);
+        // schema.json: the component's schema, for readers (pulumi package add reads the git repository, not this tarball).
+        expect(other).toEqual(["README.md", "docs/ARCHITECTURE.md", "docs/CONFIG.md", "docs/SECURITY.md", "package.json", "schema.json"]);
         // Every source module compiled, with its declarations (and no source, test, lab or bench file).
         const sources = execFileSync("git", ["ls-files", "components/*.ts"], { cwd: REPO, encoding: "utf8" }).split("\n").filter(Boolean);
         expect(sources.length).toBeGreaterThan(30);
@@ -183,7 +184,7 @@ describe("a copy installed with npm ci --omit=dev", () => {
     it("previews with type checking on, runs no command, and plans every resource", async () => {
         h = new Harness({ projectDir: copy, stack: "installed" });
         proxy.clear();
-        const preview = await h.preview({ config: configFor(lab, { access: proxy.wrap(labAccess(lab)) }) }).catch((e: unknown) => {
+        const preview = await h.preview({ config: configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) } }) }).catch((e: unknown) => {
             throw e instanceof HarnessError ? new Error(`${e.message}\n${e.result.programOutput.join("\n")}`) : e;
         });
         expect(errorsOf(preview)).toEqual([]);
@@ -201,7 +202,7 @@ describe("a copy installed with npm ci --omit=dev", () => {
 
     it("ups (a preview, then the update): every tunnel configured, no command during its preview", async () => {
         proxy.clear();
-        const up = await h.up({ config: configFor(lab, { access: proxy.wrap(labAccess(lab)) }) }).catch((e: unknown) => {
+        const up = await h.up({ config: configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) } }) }).catch((e: unknown) => {
             throw e instanceof HarnessError ? new Error(`${e.message}\n${e.result.programOutput.join("\n")}`) : e;
         });
         const records = proxy.records();

@@ -84,7 +84,7 @@ export interface InitFailure {
     reasons: string[];
 }
 
-export type ProviderOp = "configure" | "check" | "diff" | "create" | "read" | "update" | "delete";
+export type ProviderOp = "configure" | "check" | "diff" | "create" | "read" | "update" | "delete" | "getSchema" | "construct";
 
 /** A failed host call: the provider's message, and the init failure if the host sent one. */
 export class ProviderCallError extends Error {
@@ -107,6 +107,12 @@ export interface HostOptions {
     startTimeoutMs?: number;
     /** Every line the host writes after its port (stdout and stderr), as it comes. */
     onLog?: (line: string) => void;
+    /**
+     * Start a component provider instead (`pulumi package add`'s plugin): the engine runs
+     * `@pulumi/pulumi/cmd/run-plugin <directory> <engine address>`, which serves the package's
+     * components with GetSchema/Construct.
+     */
+    plugin?: { directory: string; engineAddress: string };
 }
 
 /** Directory of the installed @pulumi/pulumi package. */
@@ -194,10 +200,11 @@ export class DynamicProviderHost {
     static async start(options: HostOptions = {}): Promise<DynamicProviderHost> {
         const cwd = options.cwd ?? defaultHostCwd();
         // As pulumi-resource-pulumi-nodejs: the host of the @pulumi/pulumi the directory resolves.
-        const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [cwd] });
+        const entry = require.resolve(options.plugin ? "@pulumi/pulumi/cmd/run-plugin" : "@pulumi/pulumi/cmd/dynamic-provider", { paths: [cwd] });
+        const args = options.plugin ? [options.plugin.directory, options.plugin.engineAddress] : ["127.0.0.1:1"];
         // The watchdog preload ends the host when this process goes away, even on SIGKILL. Its own
         // process group: kill() ends the commands it runs too (an interrupted CLI).
-        const child = spawn(process.execPath, ["--require", path.join(__dirname, "hostWatchdog.js"), entry, "127.0.0.1:1"], {
+        const child = spawn(process.execPath, ["--require", path.join(__dirname, "hostWatchdog.js"), entry, ...args], {
             cwd,
             env: options.env ?? process.env,
             stdio: ["pipe", "pipe", "pipe"],
@@ -243,12 +250,14 @@ export class DynamicProviderHost {
                 for (const line of chunk.split("\n")) if (line) log(line);
             });
         });
+        // Keepalive catches a host whose session died (describeCallError). Not for a component
+        // provider: its GetSchema runs the TypeScript analyzer, which blocks the host's event
+        // loop for seconds, and an unanswered ping would drop a healthy connection.
+        const keepalive = options.plugin ? {} : { "grpc.keepalive_time_ms": 1000, "grpc.keepalive_timeout_ms": 2000, "grpc.keepalive_permit_without_calls": 1 };
         const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
             "grpc.max_receive_message_length": -1,
             "grpc.max_send_message_length": -1,
-            "grpc.keepalive_time_ms": 1000,
-            "grpc.keepalive_timeout_ms": 2000,
-            "grpc.keepalive_permit_without_calls": 1,
+            ...keepalive,
         });
         host = new DynamicProviderHost(child, client, port, options.onLog, cwd, entry);
         for (const line of early) host.appendLog(line);
@@ -348,6 +357,18 @@ export class DynamicProviderHost {
         const req = new provproto.DeleteRequest();
         req.setUrn(ref.urn).setName(ref.name).setType(ref.type).setId(id).setProperties(toStruct(properties)).setOldInputs(toStruct(oldInputs));
         await this.call<unknown>("delete", (reply) => this.client.delete(req, reply));
+    }
+
+    /** A component provider's schema (started with `plugin`), as `pulumi package add` asks for it. */
+    async getSchema(): Promise<string> {
+        const req = new provproto.GetSchemaRequest();
+        const res = await this.call<provproto.GetSchemaResponse>("getSchema", (reply) => this.client.getSchema(req, reply));
+        return res.getSchema();
+    }
+
+    /** Construct of a component (started with `plugin`): the engine's request as the caller builds it. */
+    construct(req: provproto.ConstructRequest): Promise<provproto.ConstructResponse> {
+        return this.call<provproto.ConstructResponse>("construct", (reply) => this.client.construct(req, reply));
     }
 
     /** Like a killed CLI: the host and every command it is running, at once. */
