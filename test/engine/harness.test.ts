@@ -373,6 +373,12 @@ describe("engine behaviour (pulumi/pulumi v3.248.0 pkg/resource/deploy, cited in
         expect(fileSaves.map((s) => `${s.names.join(",")}|${s.pending.join(",")}`)).toEqual(expect.arrayContaining(["|creating:a", "a|", "a|creating:b", "a,b|"]));
         expect(saved.every((s) => s.bytes > 0)).toBe(true);
         expect(h.checkpointCount).toBe(saved.length);
+        // A second up that changes one resource, deletes one and adds one: the sizes (cached per
+        // resource) still equal the whole state serialized, checked inside onCheckpoint.
+        const before = saved.length;
+        await h.up(update([{ name: "a", content: "changed" }, { name: "c" }]));
+        expect(saved.length).toBeGreaterThan(before);
+        expect(saved[saved.length - 1].names.sort()).toEqual(["a", "c"]);
     });
 
     test("interrupted after any step like a killed CLI: state as saved, operations in flight pending; the next up converges", async () => {

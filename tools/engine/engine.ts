@@ -14,6 +14,7 @@
  */
 import * as os from "os";
 import * as path from "path";
+import { CheckpointSizer } from "./checkpointSize";
 import { Deployment, DeploymentMode, DeploymentOutcome, DeploymentSettings } from "./deployment";
 import { EngineConfig, PulumiProject, engineConfig, pwdAndEntry, qualifiedKey, readProject } from "./project";
 import { DynamicProviderHost, HostOptions } from "./providerHost";
@@ -110,6 +111,7 @@ export class Harness {
     private readonly hostLines: string[] = [];
     private readonly programLines: string[] = [];
     private readonly runningHosts = new Set<DynamicProviderHost>();
+    private readonly sizer = new CheckpointSizer();
     private runs = 0;
     private seq = 0;
     private busy = false;
@@ -335,7 +337,7 @@ export class Harness {
                     this.current = state;
                     this.checkpoints++;
                     const hook = this.options.onCheckpoint;
-                    if (hook) hook(state, Buffer.byteLength(JSON.stringify(state)));
+                    if (hook) hook(state, this.sizer.bytes(state));
                 },
                 programLine: (line) => this.programLines.push(line),
             },

@@ -18,7 +18,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as statusproto from "@pulumi/pulumi/proto/status_pb";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as structproto from "google-protobuf/google/protobuf/struct_pb";
 import * as path from "path";
 import * as vm from "vm";
@@ -115,6 +115,18 @@ export interface HostOptions {
     plugin?: { directory: string; engineAddress: string };
 }
 
+/**
+ * Where `script` resolves for a node started in `cwd` with `env`: what the CLI's
+ * pulumi-resource-pulumi-nodejs does (`node -e "console.log(require.resolve(...))"` there), so
+ * NODE_PATH counts as it would and this process's own resolver (jest's, under tests) does not.
+ */
+function resolveAsTheCli(script: string, cwd: string, env: NodeJS.ProcessEnv): string {
+    const r = spawnSync(process.execPath, ["-e", `process.stdout.write(require.resolve(${JSON.stringify(script)}))`], { cwd, env, encoding: "utf8" });
+    if (r.status === 0 && r.stdout) return r.stdout;
+    const reason = (r.stderr ?? "").split("\n").find((l) => /Cannot find module|Error/.test(l)) ?? r.error?.message ?? `exit ${r.status}`;
+    throw new Error(`${script} cannot be resolved from ${cwd}, where Pulumi starts this host (pulumi/pulumi#5455): ${reason.trim()}`);
+}
+
 /** Directory of the installed @pulumi/pulumi package. */
 export function pulumiPackageDir(): string {
     return path.dirname(require.resolve("@pulumi/pulumi/package.json"));
@@ -199,8 +211,10 @@ export class DynamicProviderHost {
     /** Spawns the host and connects; resolves once it listens. */
     static async start(options: HostOptions = {}): Promise<DynamicProviderHost> {
         const cwd = options.cwd ?? defaultHostCwd();
-        // As pulumi-resource-pulumi-nodejs: the host of the @pulumi/pulumi the directory resolves.
-        const entry = require.resolve(options.plugin ? "@pulumi/pulumi/cmd/run-plugin" : "@pulumi/pulumi/cmd/dynamic-provider", { paths: [cwd] });
+        // As pulumi-resource-pulumi-nodejs: the host of the @pulumi/pulumi the directory resolves
+        // (node_modules up from there, and NODE_PATH). A Python or YAML project has none of its own.
+        const script = options.plugin ? "@pulumi/pulumi/cmd/run-plugin" : "@pulumi/pulumi/cmd/dynamic-provider";
+        const entry = resolveAsTheCli(script, cwd, options.env ?? process.env);
         const args = options.plugin ? [options.plugin.directory, options.plugin.engineAddress] : ["127.0.0.1:1"];
         // The watchdog preload ends the host when this process goes away, even on SIGKILL. Its own
         // process group: kill() ends the commands it runs too (an interrupted CLI).
