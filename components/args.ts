@@ -117,7 +117,11 @@ export interface CaOptions {
     commonName?: string;
     /** Subject O of the CA. Default: the certificate organization. */
     organization?: string;
-    /** CA key algorithm. Default RSA2048; ECDSA-P256/P384 work (verified: IKE authenticates). */
+    /**
+     * CA key algorithm. Default ECDSA-P256 (smaller state, as strong as RSA3072); every value works
+     * with the RSA node keys (IKE authenticates). Changing it replaces the CA and so every node
+     * certificate: keep `RSA2048` for a stack whose CA was made with that.
+     */
     algorithm?: KeyAlgorithm;
 }
 

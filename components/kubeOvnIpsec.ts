@@ -150,7 +150,10 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
         this.enabled = outputs.enabled;
         this.status = outputs.status;
         this.nodes = outputs.nodes;
-        this.registerOutputs({ caCertPem: this.caCertPem, enabled: this.enabled, status: this.status, nodes: this.nodes });
+        // Only the small outputs are the component's own state: `status` and `nodes` grow with N
+        // and are stored already (the status resource; whatever the program exports), and a third
+        // copy here would be ~1.2 KB per node (issue 9). They stay outputs of the class.
+        this.registerOutputs({ caCertPem: this.caCertPem, enabled: this.enabled });
     }
 
     /** Registers every child resource; returns the component's outputs. */
@@ -174,7 +177,7 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
         const certs = settings.nodes.map((node) => ({ node, pki: createNodeCertificate(`${name}-${node.name}`, node, settings.certificate, ca, child) }));
         if (settings.publishSecrets) {
             for (const { node, pki } of certs) {
-                createNodeSecret(`${name}-${node.name}`, settings.secretNamespace, node, { cert: pki.cert.certPem, key: pki.privateKeyPem, ca: caCertPem }, k8sOpts);
+                createNodeSecret(`${name}-${node.name}`, settings.secretNamespace, node, { cert: pki.cert.certPem, key: pki.privateKeyPem }, k8sOpts);
             }
         }
 

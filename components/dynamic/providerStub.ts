@@ -23,19 +23,18 @@ const stubs = new Map<ProviderName, pulumi.dynamic.ResourceProvider>();
 /**
  * Calls `target` ("<provider>.<method>") of the installed providers. Resolved as a file in the
  * working directory would resolve it: the host's own `require` has no directory, so it would
- * miss the package's self-reference (this repository's own stack). Kept short: its text is
- * stored with every dynamic resource, twice. It must use no export of this module (compiled,
- * `exports.X` would make the serializer capture the module, a `require` of a path the
- * package does not export).
+ * miss the package's self-reference (this repository's own stack). A failure to load is what a
+ * program in another language meets without a node_modules of its own (pulumi/pulumi#5455).
+ * Kept short and without comments inside: its text is stored with every dynamic resource,
+ * twice. It must use no export of this module (compiled, `exports.X` would make the serializer
+ * capture the module, a `require` of a path the package does not export).
  */
 function forward(target: string, args: unknown[]): Promise<unknown> {
     const [name, method] = target.split(".");
     let providers: Record<string, Record<string, Method>>;
     try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         providers = (require("module") as typeof import("module")).createRequire(`${process.cwd()}/_`)(MODULE_ID) as Record<string, Record<string, Method>>;
     } catch (e) {
-        // A program in another language has no node_modules of its own (pulumi/pulumi#5455).
         throw new Error(`${MODULE_ID} cannot be loaded from ${process.cwd()}, where Pulumi runs this stack's dynamic providers (${String(e).split("\n")[0]}): run \`npm install kube-ovn-ipsec\` there (README, "Other languages")`);
     }
     const real = providers[name];

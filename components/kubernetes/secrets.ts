@@ -1,7 +1,12 @@
 /**
  * The certificates as Kubernetes Secrets in Kube-OVN's namespace: the CA certificate (never its
- * key) and one `kubernetes.io/tls` Secret per node. Labelled as ours so that they can be found
+ * key) once, and one `kubernetes.io/tls` Secret per node with only that node's certificate and
+ * key. Labelled as ours so that they can be found
  * (`kubectl get secret -l app.kubernetes.io/managed-by=kube-ovn-ipsec`).
+ *
+ * The node Secrets are given as `data` (base64), not `stringData`: the state then keeps the
+ * content twice (inputs and outputs) instead of three times (stringData in, stringData and data
+ * out), and not the CA a third time per node (issue 9: state per node).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,6 +24,9 @@ export function nodeSecretName(node: string): string {
     return `${name.slice(0, 242).replace(/[.-]+$/, "")}-${digest}`;
 }
 
+/** Under unit-test mocks a child's output can be missing: pass that through rather than crash. */
+const base64 = (text: string): string => (typeof text === "string" ? Buffer.from(text, "utf8").toString("base64") : text);
+
 export function createCaSecret(name: string, namespace: string, caCertPem: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
     return new k8s.core.v1.Secret(
         `${name}-ca-secret`,
@@ -35,7 +43,7 @@ export function createNodeSecret(
     name: string,
     namespace: string,
     node: NodeSpec,
-    pems: { cert: pulumi.Input<string>; key: pulumi.Input<string>; ca: pulumi.Input<string> },
+    pems: { cert: pulumi.Input<string>; key: pulumi.Input<string> },
     opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Secret {
     return new k8s.core.v1.Secret(
@@ -50,7 +58,7 @@ export function createNodeSecret(
             },
             type: "kubernetes.io/tls",
             // The whole map is secret: it holds tls.key.
-            stringData: pulumi.secret(pulumi.all([pems.cert, pems.key, pems.ca]).apply(([cert, key, ca]) => ({ "tls.crt": cert, "tls.key": key, "ca.crt": ca }))),
+            data: pulumi.secret(pulumi.all([pems.cert, pems.key]).apply(([cert, key]) => ({ "tls.crt": base64(cert), "tls.key": base64(key) }))),
         },
         opts,
     );

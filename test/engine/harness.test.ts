@@ -533,8 +533,10 @@ describe("the product's program for 2 nodes without a lab", () => {
             }
             const secret = secrets.find((s) => s.name === `kube-ovn-ipsec-${node.name}`);
             expect(secret?.type).toBe("kubernetes.io/tls");
-            expect(secret?.data).toEqual({ "tls.crt": certPem, "tls.key": keyPem, "ca.crt": caPem });
-            expect(h.resource(`kube-ovn-ipsec-${node.name}-secret`).secretOutputPaths).toEqual(expect.arrayContaining(["stringData", "data"]));
+            // Only the node's own pair: the CA is in kube-ovn-ipsec-ca, once.
+            expect(secret?.data).toEqual({ "tls.crt": certPem, "tls.key": keyPem });
+            expect(h.resource(`kube-ovn-ipsec-${node.name}-secret`).secretOutputPaths).toEqual(expect.arrayContaining(["data"]));
+            expect(h.resource(`kube-ovn-ipsec-${node.name}-secret`).secretInputPaths).toEqual(expect.arrayContaining(["data"]));
         }
 
         // No private key material outside a secret anywhere in the state, or in what the program logged.

@@ -25,6 +25,11 @@ const secretOf = (node: string) => {
     if (!s) throw new Error(`no Secret for ${node}`);
     return s;
 };
+const caSecret = () => {
+    const s = h.kubernetesSecrets().find((x) => x.name === "kube-ovn-ipsec-ca");
+    if (!s) throw new Error("no CA Secret");
+    return s;
+};
 const ops = (result: { journal: Array<{ op: string; name: string; type: string }> }, name: string) =>
     result.journal.filter((j) => j.name === name && j.type.startsWith("pulumi-nodejs:dynamic")).map((j) => j.op);
 
@@ -52,7 +57,9 @@ describe("1. enable", () => {
             // The files OVS points at hold exactly what the Secret holds; the key is private.
             expect(podOk(lab, node.target, `cat ${conf.certificate}`)).toBe(secret.data["tls.crt"]);
             expect(podOk(lab, node.target, `cat ${conf.private_key}`)).toBe(secret.data["tls.key"]);
-            expect(podOk(lab, node.target, `cat ${conf.ca_cert}`)).toBe(secret.data["ca.crt"]);
+            // The CA is published once, in its own Secret; node Secrets hold only the node's pair.
+            expect(podOk(lab, node.target, `cat ${conf.ca_cert}`)).toBe(caSecret().data["ca.crt"]);
+            expect(Object.keys(secret.data).sort()).toEqual(["tls.crt", "tls.key"]);
             expect(podOk(lab, node.target, `stat -c %a ${conf.private_key}`).trim()).toBe("600");
             // The certificate names the node by its system-id.
             const cert = new X509Certificate(secret.data["tls.crt"]);

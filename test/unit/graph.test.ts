@@ -89,13 +89,19 @@ describe.each([1, 3, 10])("resource graph with %i node(s)", (n) => {
         expect(Object.keys(unwrap(ca.stringData) as object)).toEqual(["ca.crt"]);
         expect(ca.metadata.labels["app.kubernetes.io/managed-by"]).toBe("kube-ovn-ipsec");
         for (const node of nodes) {
-            const s = byName(regs, `ipsec-${node.name}-secret`).inputs as { type: string; metadata: { name: string; annotations: Record<string, string>; labels: Record<string, string> }; stringData: unknown };
+            const s = byName(regs, `ipsec-${node.name}-secret`).inputs as { type: string; metadata: { name: string; annotations: Record<string, string>; labels: Record<string, string> }; data: unknown };
             expect(s.type).toBe("kubernetes.io/tls");
             expect(s.metadata.name).toBe(`kube-ovn-ipsec-${node.name}`);
             expect(s.metadata.annotations["kube-ovn-ipsec.io/system-id"]).toBe(node.systemId);
             expect(s.metadata.labels["app.kubernetes.io/managed-by"]).toBe("kube-ovn-ipsec");
-            expect(isSecretWrapper(s.stringData)).toBe(true);
-            expect(Object.keys(unwrap(s.stringData) as object).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"]);
+            // `data` (base64) of the node's own pair, as one secret; the CA is in the CA Secret only.
+            expect(isSecretWrapper(s.data)).toBe(true);
+            const data = unwrap(s.data) as Record<string, string>;
+            expect(Object.keys(data).sort()).toEqual(["tls.crt", "tls.key"]);
+            // What the mocks handed out as this node's certificate and key (test/support/graph.ts).
+            const mocked = (resource: string) => Buffer.from(`mock ipsec-${node.name}-${resource}`).toString("base64");
+            expect(Buffer.from(data["tls.crt"], "base64").toString()).toBe(`-----BEGIN CERTIFICATE-----\n${mocked("cert")}\n-----END CERTIFICATE-----\n`);
+            expect(Buffer.from(data["tls.key"], "base64").toString()).toContain(`\n${mocked("key")}\n`);
         }
     });
 

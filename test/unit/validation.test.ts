@@ -112,7 +112,7 @@ describe("validateArgs", () => {
             enabled: true,
             access: { kind: "kubectl", kubectl: "kubectl", kubeconfig: null, context: null, namespace: "kube-system" },
             certificate: { algorithm: "RSA2048", organization: "kube-ovn", validityHours: 8760, earlyRenewalHours: 720 },
-            ca: { algorithm: "RSA2048", commonName: "kube-ovn-ipsec CA", organization: "kube-ovn", validityHours: 87600 },
+            ca: { algorithm: "ECDSA-P256", commonName: "kube-ovn-ipsec CA", organization: "kube-ovn", validityHours: 87600 },
             waitFor: "configured",
             timeoutSeconds: 120,
             parallelism: 10,
