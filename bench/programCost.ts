@@ -41,9 +41,16 @@ const MIB = 1024 * 1024;
  * (runtime/debuggable.js, eagerly formatted and, under a TypeScript loader, source-mapped),
  * which shows what that capture costs. (Resource.callsites() raises the limit for its own
  * per-resource trace, so source positions are still captured.)
+ *
+ * "sdk-floor": nothing of ours: the same number of registrations (5 per node) of a bare
+ * CustomResource with 8 short string inputs, under the same mocks and loader, with stack traces
+ * off while registering (as the component does). What Pulumi's SDK alone costs for that many
+ * resources: the part of the peak RSS and time no component can remove.
  */
-export type Variant = "as-is" | "no-stack-traces";
-const VARIANT_FLAGS: Record<Variant, string[]> = { "as-is": [], "no-stack-traces": ["--stack-trace-limit=0"] };
+export type Variant = "as-is" | "no-stack-traces" | "sdk-floor";
+const VARIANT_FLAGS: Record<Variant, string[]> = { "as-is": [], "no-stack-traces": ["--stack-trace-limit=0"], "sdk-floor": [] };
+const FLOOR_RESOURCES_PER_NODE = 5;
+const FLOOR_INPUTS = 8;
 
 /** Kind-style node names and UUID-shaped system-ids, as in Kube-OVN. */
 export function syntheticNodes(n: number): Array<{ name: string; systemId: string }> {
@@ -54,14 +61,30 @@ export function syntheticNodes(n: number): Array<{ name: string; systemId: strin
 }
 
 /** In the child: build once, print one JSON line. Modules are loaded first, then measured. */
-async function child(n: number): Promise<void> {
+async function child(n: number, floor: boolean): Promise<void> {
     // Loaded here (not at the top) so the parent, which only spawns, does not pay for them.
     const { KubeOvnIpsec } = await import("../components");
     const { captureGraph } = await import("../test/support/graph");
+    const pulumi = await import("@pulumi/pulumi");
     const baselineRss = process.memoryUsage().rss;
     const nodes = syntheticNodes(n);
+    class FloorResource extends pulumi.CustomResource {}
+    const bare = (opts: import("@pulumi/pulumi").ComponentResourceOptions) => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            const parent = new pulumi.ComponentResource("floor:index:Parent", "floor", {}, opts);
+            for (let i = 0; i < n * FLOOR_RESOURCES_PER_NODE; i++) {
+                const inputs = Object.fromEntries(Array.from({ length: FLOOR_INPUTS }, (_, p) => [`p${p}`, `value-${i}-${p}`]));
+                new FloorResource("floor:index:Resource", `r-${i}`, inputs, { parent });
+            }
+            return parent;
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
     const t0 = performance.now();
-    const { registrations, error } = await captureGraph((opts) => new KubeOvnIpsec("kube-ovn-ipsec", { nodes }, opts));
+    const { registrations, error } = await captureGraph(floor ? bare : (opts) => new KubeOvnIpsec("kube-ovn-ipsec", { nodes }, opts));
     const buildMs = performance.now() - t0;
     if (error) throw error;
     const peakRssMiB = (process.resourceUsage().maxRSS * 1024) / MIB;
@@ -84,7 +107,7 @@ async function child(n: number): Promise<void> {
 export function measureProgramCost(sizes: readonly number[], variant: Variant = "as-is"): ProgramCostSample[] {
     return sizes.map((n) => {
         const t0 = performance.now();
-        const args = [...VARIANT_FLAGS[variant], "--expose-gc", "-r", "@swc-node/register", __filename, "--child", String(n)];
+        const args = [...VARIANT_FLAGS[variant], "--expose-gc", "-r", "@swc-node/register", __filename, "--child", String(n), ...(variant === "sdk-floor" ? ["--sdk-floor"] : [])];
         const r = spawnSync(process.execPath, args, {
             cwd: path.resolve(__dirname, ".."),
             encoding: "utf8",
@@ -103,7 +126,7 @@ if (require.main === module) {
     const at = process.argv.indexOf("--child");
     const sizes = at >= 0 ? null : process.argv.slice(2).map(Number).filter((n) => n > 0);
     if (at >= 0) {
-        child(Number(process.argv[at + 1])).then(
+        child(Number(process.argv[at + 1]), process.argv.includes("--sdk-floor")).then(
             // The SDK may keep handles open after the mocks settled: leave now.
             () => process.exit(0),
             (e: unknown) => {
@@ -113,7 +136,7 @@ if (require.main === module) {
         );
     } else {
         // `node -r @swc-node/register bench/programCost.ts [--no-stack-traces] 10 100 1000`: item 3 alone.
-        const variant: Variant = process.argv.includes("--no-stack-traces") ? "no-stack-traces" : "as-is";
+        const variant: Variant = process.argv.includes("--no-stack-traces") ? "no-stack-traces" : process.argv.includes("--sdk-floor") ? "sdk-floor" : "as-is";
         console.log(JSON.stringify(measureProgramCost(sizes && sizes.length > 0 ? sizes : [10, 100, 1000], variant), null, 2));
     }
 }

@@ -6,6 +6,7 @@ import type { ExecCounts } from "./execLog";
 import type { MachineDetails } from "./machine";
 import type { ReplayResult } from "./manualReplay";
 import type { ProgramCostSample } from "./programCost";
+import { LabStateSample, StateSizeSample, wholeStateEstimate } from "../tools/engine/stateSize";
 import { Stat, stat } from "./stats";
 
 export { Stat, stat };
@@ -125,7 +126,8 @@ export interface BenchResults {
     /** The lab's own floor for the no-change up: the same reads on every node at once, no tool (ms per run). */
     readFloorMs: number[];
     repair: RepairSample[];
-    programCost: { samples: ProgramCostSample[]; diagnosis: ProgramCostSample[] };
+    programCost: { samples: ProgramCostSample[]; diagnosis: ProgramCostSample[]; sdkFloor: ProgramCostSample[] };
+    stateSize: { lab: LabStateSample[]; noLab: StateSizeSample[] };
     targets?: TargetCheck[];
 }
 
@@ -135,6 +137,8 @@ export interface BenchResults {
 
 const s1 = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 const range = (x: Stat) => (x.n > 1 ? `${s1(x.median)} (${s1(x.min)}–${s1(x.max)})` : s1(x.median));
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const mb = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`);
 const num = (x: number, digits = 1) => (Number.isInteger(x) ? String(x) : x.toFixed(digits));
 
 function table(headers: string[], rows: string[][]): string {
@@ -224,6 +228,21 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
     if (big) {
         add("3", "1000 nodes built under mocks in < 20 s", `${s1(big.buildMs)} (process ${s1(big.processMs)})`, big.buildMs < 20_000, `${s1(big.buildMs - 20_000)} over (${(big.buildMs / 20_000).toFixed(1)}× the budget)`);
         add("3", "1000 nodes in < 1 GiB peak RSS", `${num(big.peakRssMiB, 0)} MiB`, big.peakRssMiB < 1024, `${num(big.peakRssMiB - 1024, 0)} MiB over`);
+    }
+    if (big) {
+        const floor = r.programCost.sdkFloor.find((c) => c.nodes === 1000);
+        const floorText = floor ? `; the SDK alone for as many bare resources: ${s1(floor.buildMs)}, ${num(floor.peakRssMiB, 0)} MiB` : "";
+        add("9", "1000 nodes: program < 10 s and peak RSS < 512 MiB", `${s1(big.buildMs)}, ${num(big.peakRssMiB, 0)} MiB${floorText}`, big.buildMs < 10_000 && big.peakRssMiB < 512, `${s1(Math.max(0, big.buildMs - 10_000))} and ${num(Math.max(0, big.peakRssMiB - 512), 0)} MiB over`);
+    }
+    const labStates = r.stateSize.lab;
+    if (labStates.length > 0) {
+        const worst = Math.max(...labStates.map((x) => x.providerOverheadMax));
+        add("9", "each dynamic resource ≤ 8 KB beyond its own data", labStates.map((x) => `N=${x.nodes}: at most ${kb(x.providerOverheadMax)}`).join("; "), worst <= 8192, `${kb(worst - 8192)} over`);
+    }
+    const hundred = r.stateSize.noLab.find((x) => x.nodes === 100);
+    const whole = hundred ? wholeStateEstimate(hundred, labStates) : null;
+    if (whole) {
+        add("9", "whole state at N = 100 ≤ 50 KB per node", `${kb(whole.bytesPerNode)} per node (tls and Kubernetes measured: ${kb(whole.measuredBytes / 100)}; dynamic resources, component and stack from the lab: ${kb(whole.fromLabBytes / 100)})`, whole.bytesPerNode <= 50 * 1024, `${kb(whole.bytesPerNode - 50 * 1024)} per node over`);
     }
     if (cost.length >= 3) {
         const t = marginalRatio(cost, (c) => c.buildMs);
@@ -364,7 +383,7 @@ export function printReport(r: BenchResults): void {
     p(
         table(
             ["nodes", "variant", "registrations", "build", "ms/node", "peak RSS", "RSS after module load", "heap after build", "heap after GC", "process"],
-            [...r.programCost.samples, ...r.programCost.diagnosis].map((c) => [
+            [...r.programCost.samples, ...r.programCost.diagnosis, ...r.programCost.sdkFloor].map((c) => [
                 String(c.nodes),
                 c.variant,
                 String(c.registrations),
@@ -403,6 +422,31 @@ export function printReport(r: BenchResults): void {
             table(
                 ["run", "node", "up until CONFIGURED again", "execs into that node", "execs into each other node (max)", "others' daemons untouched", "resources changed"],
                 r.repair.map((x) => [String(x.run), x.node, s1(x.wallMs), x.victimKinds.join(" + "), String(x.othersMax), x.othersUntouched ? "yes" : "NO", x.changes.join(", ")]),
+            ),
+        );
+        p();
+    }
+
+    if (r.stateSize.lab.length > 0 || r.stateSize.noLab.length > 0) {
+        p("## 6. State size (what a file backend stores, and writes over one `up`)");
+        p();
+        const short = (t: string) => t.replace(/^pulumi-nodejs:dynamic\/kube-ovn-ipsec:|^tls:index\/[a-zA-Z]+:|^kubernetes:core\/v1:/, "");
+        const types = (byType: Record<string, [number, number]>) =>
+            Object.entries(byType)
+                .filter(([t]) => !t.startsWith("pulumi:") && !t.endsWith(":KubeOvnIpsec"))
+                .map(([t, [count, mean]]) => `${short(t)} ${count}× ${kb(mean)}`)
+                .join(", ");
+        p(
+            table(
+                ["N", "where", "state", "per node", "snapshots", "written over the up", "per resource (count × mean)"],
+                [
+                    ...r.stateSize.lab.map((x) => [String(x.nodes), "lab, after an enable (whole state)", kb(x.stateBytes), kb(x.stateBytes / x.nodes), String(x.checkpoints), mb(x.bytesWritten), types(x.byType)]),
+                    ...r.stateSize.noLab.map((x) => {
+                        const whole = wholeStateEstimate(x, r.stateSize.lab);
+                        const where = whole ? `no lab: tls, Kubernetes (with the rest from the lab: ${kb(whole.bytesPerNode)} per node in all)` : "no lab: tls, Kubernetes";
+                        return [String(x.nodes), where, kb(x.stateBytes), kb(x.bytesPerNode), String(x.checkpoints), mb(x.bytesWritten), types(x.byType)];
+                    }),
+                ],
             ),
         );
         p();

@@ -6,6 +6,7 @@
  *   3. program cost under mocks for 10, 100, 1000 nodes (no cluster)
  *   4. a no-change `up` (with the lab's floor for the same reads) and a `refresh` at N = 6
  *   5. the repair of one node after `lab.sh restart-pod`, at N = 6
+ *   6. state size: after an enable at N = 3 and 6, and without a lab for 10, 100, 1000 nodes
  *
  * It drives the real stack program through the test harness (real dynamic-provider host, real
  * execs into the lab), counts exec round trips with bench/countExecs.sh, prints tables and
@@ -26,6 +27,7 @@ import { busyPercent, cpuTicks, machineDetails } from "./machine";
 import { flagFloorMs, readFloorMs } from "./labFloor";
 import { ReplayResult, manualReplay } from "./manualReplay";
 import { measureProgramCost } from "./programCost";
+import { labStateSample, measureStateSize } from "../tools/engine/stateSize";
 import { BenchResults, EnableAtN, EnableSample, FlagFlipSample, NoChangeSample, Phase, RefreshSample, RepairSample, printReport, stat } from "./report";
 
 const QUICK = process.argv.includes("--quick");
@@ -34,6 +36,8 @@ const LAB_SIZES = [3, 6];
 const FLIP_SIZE = 6;
 const RUNS = QUICK ? 1 : 3;
 const COST_SIZES = QUICK ? [10, 100] : [10, 100, 1000];
+/** 1000 means 1001 RSA keys made by the harness's tls provider: a few minutes. */
+const STATE_SIZES = QUICK ? [10, 100] : [10, 100, 1000];
 const RESULTS = path.join(__dirname, "results");
 /** Exec logs of this invocation (kept until the next one: look at them when a count surprises). */
 const LOG_DIR = path.join(RESULTS, "exec-logs");
@@ -89,6 +93,8 @@ interface Session {
     host: DynamicProviderHost;
     hostStartMs: number;
     h: Harness;
+    /** What the harness saved since the last reset (a file backend's writes). */
+    written: { bytes: number; checkpoints: number };
 }
 
 async function openSession(lab: LabStatus, log: ExecLog): Promise<Session> {
@@ -97,7 +103,12 @@ async function openSession(lab: LabStatus, log: ExecLog): Promise<Session> {
     const host = await DynamicProviderHost.start();
     const hostStartMs = performance.now() - t0;
     const access: CommandAccess = { ...labAccess(lab), prefix: log.wrap(lab.prefix) };
-    return { lab, log, access, host, hostStartMs, h: new Harness({ stack: "bench", host }) };
+    const written = { bytes: 0, checkpoints: 0 };
+    const onCheckpoint = (_state: unknown, bytes: number) => {
+        written.bytes += bytes;
+        written.checkpoints++;
+    };
+    return { lab, log, access, host, hostStartMs, written, h: new Harness({ stack: "bench", host, onCheckpoint }) };
 }
 
 async function closeSession(s: Session): Promise<void> {
@@ -278,7 +289,9 @@ async function labSize(n: number, results: BenchResults): Promise<void> {
         const s = await openSession(lab, log);
         try {
             process.stderr.write(`   product enable, run ${run}/${RUNS}\n`);
+            s.written.bytes = s.written.checkpoints = 0;
             samples.push(await enable(s, run));
+            if (run === RUNS) results.stateSize.lab.push(labStateSample(s.h.state, n, s.written));
             if (n === FLIP_SIZE && run === RUNS) {
                 for (let i = 1; i <= RUNS; i++) {
                     process.stderr.write(`   flag flip ${i}/${RUNS}\n`);
@@ -357,7 +370,8 @@ async function main(): Promise<void> {
         noChange: { nodes: FLIP_SIZE, up: [], refresh: [] },
         readFloorMs: [],
         repair: [],
-        programCost: { samples: [], diagnosis: [] },
+        programCost: { samples: [], diagnosis: [], sdkFloor: [] },
+        stateSize: { lab: [], noLab: [] },
     };
     fs.rmSync(LOG_DIR, { recursive: true, force: true });
     try {
@@ -370,6 +384,12 @@ async function main(): Promise<void> {
     const largest = COST_SIZES[COST_SIZES.length - 1];
     process.stderr.write(`   diagnosis: ${largest} nodes with --stack-trace-limit=0\n`);
     results.programCost.diagnosis = measureProgramCost([largest], "no-stack-traces");
+    process.stderr.write(`   the SDK's own floor: ${largest} nodes' worth of bare resources\n`);
+    results.programCost.sdkFloor = measureProgramCost([largest], "sdk-floor");
+    for (const n of STATE_SIZES) {
+        process.stderr.write(`\n== state size without a lab: ${n} nodes\n`);
+        results.stateSize.noLab.push(await measureStateSize(n));
+    }
     results.durationS = (Date.now() - started) / 1000;
     printReport(results);
     for (const f of writeResults(results)) process.stdout.write(`wrote ${path.relative(process.cwd(), f)}\n`);

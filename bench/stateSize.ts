@@ -1,57 +1,47 @@
 /**
- * Bench item 5 (no lab): the harness state of the stack program for N nodes, and what a file
- * backend would write over one `up` (one full snapshot after each step: `onCheckpoint`'s bytes).
- * Without a lab the `up` stops at the Preflight (every command fails: `false {target}`), so this
- * counts the tls and Kubernetes resources per node and the shared ones, not the node resources
- * (their size: test/lifecycle/installedCopy.test.ts prints it for the lab's nodes).
+ * Bench item 6, state size (issue 9), from the command line; the measurements themselves are in
+ * tools/engine/stateSize.ts. bench/run.ts takes the lab samples after its enables.
  *
- *   node -r @swc-node/register bench/stateSize.ts 10 100 1000
+ *   node -r @swc-node/register bench/stateSize.ts 10 100 1000          (no lab: tls and Kubernetes)
+ *   flock /tmp/koi-lab-user.lock node -r @swc-node/register bench/stateSize.ts --lab 100
+ *                                     (also a 3- and a 6-node lab, and the whole-state estimate)
  */
-import { Harness, HarnessError } from "../tools/engine/engine";
+import { Harness } from "../tools/engine/engine";
+import { LabStateSample, labStateSample, measureStateSize, wholeStateEstimate } from "../tools/engine/stateSize";
 
-export interface StateSizeSample {
-    nodes: number;
-    stateBytes: number;
-    bytesPerNode: number;
-    checkpoints: number;
-    bytesWritten: number;
-    /** Resource type -> [count, mean bytes]. */
-    byType: Record<string, [number, number]>;
-    ms: number;
-}
-
-export async function measureStateSize(n: number): Promise<StateSizeSample> {
-    const nodes = Array.from({ length: n }, (_, i) => ({ name: `node-${i}`, systemId: `sid-${i}` }));
-    const targets = Object.fromEntries(nodes.map((x) => [x.name, `pod-${x.name}`]));
-    const config = {
-        "kube-ovn-ipsec:nodes": nodes,
-        "kube-ovn-ipsec:access": { command: { prefix: ["false", "{target}"], targets: { central: "central", nodes: targets }, kubeOvnVersion: "v1.12.35" } },
-        "kube-ovn-ipsec:retries": 0,
-        "kube-ovn-ipsec:waitFor": "none",
-    };
-    let bytesWritten = 0;
-    let checkpoints = 0;
-    const h = new Harness({ stack: "state-size", onCheckpoint: (_state, bytes) => ((bytesWritten += bytes), checkpoints++) });
-    const t0 = Date.now();
-    await h.up({ config, skipPreview: true }).catch((e: unknown) => {
-        if (!(e instanceof HarnessError)) throw e;
-    });
-    const byType: Record<string, [number, number]> = {};
-    for (const r of h.state.resources) {
-        const [count, mean] = byType[r.type] ?? [0, 0];
-        byType[r.type] = [count + 1, (mean * count + Buffer.byteLength(JSON.stringify(r))) / (count + 1)];
+/** One enable on a fresh lab of n nodes (the caller holds the lab lock), then destroy. */
+export async function measureLabState(n: number): Promise<LabStateSample> {
+    const { freshLab, labAccess } = await import("../test/support/lab");
+    const { configFor } = await import("../test/support/node");
+    const lab = freshLab(n);
+    const written = { bytes: 0, checkpoints: 0 };
+    const h = new Harness({ stack: "state-size-lab", onCheckpoint: (_s, bytes) => ((written.bytes += bytes), written.checkpoints++) });
+    try {
+        await h.up({ config: configFor(lab, { access: { command: labAccess(lab) } }), skipPreview: true });
+        const sample = labStateSample(h.state, n, written);
+        await h.destroy();
+        return sample;
+    } finally {
+        await h.close();
     }
-    const stateBytes = Buffer.byteLength(JSON.stringify(h.state));
-    return { nodes: n, stateBytes, bytesPerNode: Math.round(stateBytes / n), checkpoints, bytesWritten, byType, ms: Date.now() - t0 };
 }
 
 if (require.main === module) {
     void (async () => {
-        const sizes = process.argv.slice(2).map(Number);
-        console.log("| nodes | state bytes | per node | checkpoints | bytes written over the up | time |\n|---|---|---|---|---|---|");
+        // `--lab`: also an enable on a 3- and a 6-node lab (hold /tmp/koi-lab-user.lock), and the whole-state estimate.
+        const withLab = process.argv.includes("--lab");
+        const sizes = process.argv.slice(2).filter((a) => !a.startsWith("--")).map(Number);
+        const lab: LabStateSample[] = [];
+        if (withLab) {
+            for (const n of [3, 6]) lab.push(await measureLabState(n));
+            (await import("../test/support/lab")).labOk("down");
+            for (const x of lab) console.log(`lab N=${x.nodes}: ${x.stateBytes} bytes; ${Object.entries(x.types).map(([t, v]) => `${t.split(":").pop()} ${v.count}x ${Math.round(v.bytes / v.count)} (${Math.round(v.bytesWithoutTunnelRows / v.count)} without tunnel rows)`).join(", ")}`);
+        }
+        console.log("| nodes | state bytes | per node | checkpoints | bytes written over the up | time | whole state per node |\n|---|---|---|---|---|---|---|");
         for (const n of sizes.length > 0 ? sizes : [10, 100]) {
             const s = await measureStateSize(n);
-            console.log(`| ${s.nodes} | ${s.stateBytes} | ${s.bytesPerNode} | ${s.checkpoints} | ${s.bytesWritten} | ${(s.ms / 1000).toFixed(1)} s |`);
+            const whole = wholeStateEstimate(s, lab);
+            console.log(`| ${s.nodes} | ${s.stateBytes} | ${s.bytesPerNode} | ${s.checkpoints} | ${s.bytesWritten} | ${(s.ms / 1000).toFixed(1)} s | ${whole ? whole.bytesPerNode : "(--lab)"} |`);
         }
     })();
 }
