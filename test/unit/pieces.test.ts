@@ -9,7 +9,7 @@ import * as path from "path";
 import { parseImageReference } from "../../components/cluster/imageReference";
 import { nodeDrift } from "../../components/node/drift";
 import { nodeFilePaths } from "../../components/node/nodeFiles";
-import { parseObservation } from "../../components/observe/nodeObservation";
+import { NodeObservation, parseObservation, unreadableNode } from "../../components/observe/nodeObservation";
 import { classifyFailure } from "../../components/transport/failureCause";
 import { ovsdbQuote, parseOvsdbString } from "../../components/transport/ovsdbString";
 import { MAX_SECTION_BYTES } from "../../components/transport/scriptKit";
@@ -188,6 +188,85 @@ describe("observations and drift", () => {
         expect(o.tunnelsShow.truncated).toBe(true);
         expect(o.tunnelsShow.ok).toBe(true);
         expect(Buffer.byteLength(o.tunnelsShow.text)).toBe(MAX_SECTION_BYTES);
+    });
+
+    it("reads every fact as the node printed it, with no default standing in for a value", () => {
+        const set = (changes: Record<string, string | null>) => {
+            const kept = healthyFacts.filter((f) => !(f.slice(0, f.indexOf("=")) in changes));
+            return kept.concat(Object.entries(changes).flatMap(([k, v]) => (v === null ? [] : [`${k}=${v}`])));
+        };
+        const o = (changes: Record<string, string | null>) => parseObservation("n1", framed(set(changes)), b, at);
+        expect(o({ encap_ip: '"10.99.0.11"' }).encapIp).toBe("10.99.0.11");
+        expect(o({}).encapIp).toBeNull();
+        expect(o({}).ourFiles).toBe(3);
+        expect(o({ our_files: null }).ourFiles).toBe(0);
+        expect(o({ our_files: "garbage" }).ourFiles).toBe(0);
+        expect(o({ xfrm_policies: "0" }).xfrmPolicies).toBe(0);
+        expect(o({ xfrm_policies: "" }).xfrmPolicies).toBeNull();
+        expect(o({ xfrm_policies: null }).xfrmPolicies).toBeNull();
+        expect(o({ key_mode: null }).privateKeyMode).toBeNull();
+        expect(o({ before: null }).beforeRecorded).toBe(false);
+        expect(o({ started: "ike" }).startedByUs).toEqual({ monitor: false, ike: true });
+        expect(o({ started: "monitor" }).startedByUs).toEqual({ monitor: true, ike: false });
+        expect(o({ started: null }).startedByUs).toEqual({ monitor: false, ike: false });
+        expect(o({ monitor: "0", ike: "1" })).toMatchObject({ monitorRunning: false, ikeDaemonRunning: true });
+        expect(o({ monitor: "1", ike: "0" })).toMatchObject({ monitorRunning: true, ikeDaemonRunning: false });
+        // A file the manifest lists but whose state is not one we know is unknown, never ok.
+        expect(o({ f_ca_cert: "bogus" }).files).toEqual({ certificate: "ok", private_key: "ok", ca_cert: "unknown" });
+        expect(o({ f_certificate: "missing", f_private_key: "changed" }).files).toEqual({ certificate: "missing", private_key: "changed", ca_cert: "ok" });
+        expect(o({ m_ca_cert: "" }).manifest).toEqual({ certificate: paths.certificate, private_key: paths.privateKey, ca_cert: null });
+        // No manifest: nothing to compare the files with.
+        const none = o({ manifest: "0" });
+        expect(none.manifest).toBeNull();
+        expect(none.files).toEqual({ certificate: "unknown", private_key: "unknown", ca_cert: "unknown" });
+        expect(o({ guard_tool: "0" }).guard.tool).toBe(false);
+        const guard = o({ guard_jumps: "1", guard_chain: "1", guard_addrs: "10.99.0.13 10.99.0.12", guard_wanted: "10.99.0.13  10.99.0.12", guard_drops: "17", guard_invalid: "host name\tfe80::1%eth0" }).guard;
+        expect(guard).toEqual({ tool: true, jumps: 1, chain: true, addresses: ["10.99.0.12", "10.99.0.13"], wanted: ["10.99.0.12", "10.99.0.13"], drops: 17, invalid: ["host name", "fe80::1%eth0"] });
+        expect(o({ guard_jumps: null, guard_drops: null }).guard).toMatchObject({ jumps: 0, drops: 0 });
+        expect(o({ guard_jumps: "x", guard_drops: "y" }).guard).toMatchObject({ jumps: 0, drops: 0 });
+        expect(o({ guard_wanted: null, guard_addrs: null }).guard).toMatchObject({ wanted: [], addresses: [] });
+    });
+
+    it("a tool's output is read when it exited 0, or was cut by us (141) after more than we keep", () => {
+        const show = (text: string, rc: string) => parseObservation("n1", framed(healthyFacts, text, rc), b, at).tunnelsShow;
+        const exactly = "x".repeat(MAX_SECTION_BYTES);
+        expect(show(exactly, "0")).toEqual({ ok: true, text: exactly, truncated: false });
+        // At the limit nothing was cut: a 141 there is the tool dying, not us closing the pipe.
+        expect(show(exactly, "141")).toEqual({ ok: false, text: exactly, truncated: false });
+        expect(show(exactly + "y", "1")).toEqual({ ok: false, text: exactly, truncated: true });
+        expect(show("No tunnels configured with IPsec\n", "1").ok).toBe(false);
+        // Cut by bytes, not characters: a multi-byte character across the limit is not kept whole.
+        const wide = "ü".repeat(MAX_SECTION_BYTES / 2 + 1);
+        const cut = show(wide, "141");
+        expect(cut.truncated).toBe(true);
+        expect(Buffer.byteLength(cut.text)).toBe(MAX_SECTION_BYTES);
+        // A script that printed no section at all: nothing read.
+        const bare = parseObservation("n1", [`${b} facts`, ...healthyFacts].join("\n"), b, at);
+        expect(bare.tunnelsShow).toEqual({ ok: false, text: "", truncated: false });
+        expect(bare.ipsecStatus).toEqual({ ok: false, text: "", truncated: false });
+    });
+
+    it("a node that could not be read knows nothing: no fact is claimed, the reason is kept", () => {
+        const o = unreadableNode("n1", "kubectl exec: no answer within 30 s", at);
+        expect(o).toMatchObject({ node: "n1", observedAt: at.toISOString(), reachable: false, error: "kubectl exec: no answer within 30 s" });
+        // The same shape as a node that answered (with no manifest of ours, as the unreadable one
+        // claims none), so every consumer reads both the same way.
+        const answered = parseObservation("n1", framed(healthyFacts.map((f) => (f === "manifest=1" ? "manifest=0" : f))), b, at);
+        const shape = (x: unknown): unknown => (Array.isArray(x) ? "array" : x !== null && typeof x === "object" ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, shape((x as Record<string, unknown>)[k])])) : "leaf");
+        expect(shape(o)).toEqual(shape(answered));
+        // Every other leaf says "not known": false, 0, null, empty, or "unknown".
+        const claims: string[] = [];
+        const walk = (x: unknown, at: string): void => {
+            if (Array.isArray(x)) {
+                if (x.length > 0) claims.push(`${at} = ${JSON.stringify(x)}`);
+            } else if (x !== null && typeof x === "object") {
+                for (const [k, v] of Object.entries(x)) walk(v, `${at}.${k}`);
+            } else if (!(x === false || x === 0 || x === null || x === "" || x === "unknown")) claims.push(`${at} = ${JSON.stringify(x)}`);
+        };
+        const { node: _node, observedAt: _observedAt, error: _error, ...rest }: NodeObservation = o;
+        walk(rest, "$");
+        expect(claims).toEqual([]);
+        expect(nodeDrift(want, o).reasons).toEqual(["the node cannot be read: kubectl exec: no answer within 30 s"]);
     });
 
     it("a node that cannot be read is drift, with the reason", () => {
