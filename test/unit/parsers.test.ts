@@ -274,6 +274,59 @@ describe("parseTunnelsShow tolerance", () => {
     });
 });
 
+describe("parseTunnelsShow reads headers and fields as the monitor prints them, nothing more", () => {
+    const one = (text: string) => {
+        const reports = parseTunnelsShow(text);
+        expect(reports).toHaveLength(1);
+        return reports[0];
+    };
+
+    it("takes the version only from a `v<digits>` word after the interface name", () => {
+        expect(one("Interface name: ovn-abc-0 extra v2 (CONFIGURED)\n")).toMatchObject({ interface: "ovn-abc-0", version: 2, state: "CONFIGURED" });
+        // The name itself is never the version, and near-misses are not versions.
+        expect("version" in one("Interface name: v12 (CONFIGURED)\n")).toBe(false);
+        expect(one("Interface name: v12 (CONFIGURED)\n").interface).toBe("v12");
+        expect("version" in one("Interface name: ovn-abc-0 xv3 (CONFIGURED)\n")).toBe(false);
+        expect("version" in one("Interface name: ovn-abc-0 v3x (CONFIGURED)\n")).toBe(false);
+    });
+
+    it("reads the state only from a closed `(STATE)`, with spaces inside tolerated", () => {
+        expect(one("Interface name: ovn-abc-0 v1\n")).toMatchObject({ interface: "ovn-abc-0", version: 1, state: "UNKNOWN" });
+        expect(one("Interface name: ovn-abc-0 v1 (CONFIGURED\n").state).toBe("UNKNOWN");
+        expect(one("Interface name: ovn-abc-0 v1 (CONFIGUREDX\n").state).toBe("UNKNOWN");
+        // A parenthesis inside the name is part of it.
+        expect(one("Interface name: a(CONFIGURED)\n")).toMatchObject({ interface: "a(CONFIGURED)", state: "UNKNOWN" });
+        expect(one("Interface name: ovn-abc-0 v1 ( CONFIGURED )\n")).toMatchObject({ interface: "ovn-abc-0", version: 1, state: "CONFIGURED" });
+    });
+
+    it("normalizes keys (case, inner spaces) but takes `None`, empty and non-numeric ports as absent", () => {
+        const r = one(["Interface name: ovn-abc-0 v1 (CONFIGURED)", "  LOCAL   IP:     10.0.0.1", "  Remote ip:      None", "  Local name:", "  Ofport:         12abc"].join("\n"));
+        expect(r.localIp).toBe("10.0.0.1");
+        expect("remoteIp" in r).toBe(false);
+        expect("localName" in r).toBe(false);
+        expect("ofport" in r).toBe(false);
+        expect("ofport" in one("Interface name: ovn-abc-0 v1 (CONFIGURED)\n  Ofport: x12\n")).toBe(false);
+        expect(one("Interface name: ovn-abc-0 v1 (CONFIGURED)\n  Ofport: 12\n").ofport).toBe(12);
+        // A line without a colon is no field, even when it starts like one.
+        expect("remoteIp" in one("Interface name: a v1 (CONFIGURED)\n  Remote ipX\n")).toBe(false);
+        expect(one("Interface name: a v1 (CONFIGURED)\n  Ofport: 5\n  Ofportx\n").ofport).toBe(5);
+        // A later line for the same field wins, and `None` removes it again.
+        expect("remoteIp" in one("Interface name: a v1 (CONFIGURED)\n  Remote ip: 10.0.0.2\n  Remote ip: None\n")).toBe(false);
+    });
+
+    it("reads tab-indented lines as fields, blank lines anywhere as separators", () => {
+        const r = one("\n\nInterface name: ovn-abc-0 v1 (CONFIGURED)\n\tRemote ip:\t10.0.0.2\n\n\tLocal ip: 10.0.0.1\n");
+        expect(r).toMatchObject({ remoteIp: "10.0.0.2", localIp: "10.0.0.1" });
+    });
+
+    it("a column-0 line that is not a section keeps counting the section it is in", () => {
+        const text = ["Interface name: ovn-abc-0 v1 (CONFIGURED)", "Kernel policies installed:", "  src 10.0.0.1 dst 10.0.0.2", "a note the monitor printed", "  src 10.0.0.2 dst 10.0.0.1"].join("\n");
+        expect(one(text).policies).toBe(2);
+        // ...while an unknown section header (ends with ':') stops it.
+        expect(one(text.replace("a note the monitor printed", "Future section:")).policies).toBe(1);
+    });
+});
+
 describe("parseTunnelsShow rejects what is not tunnels/show output", () => {
     it("throws on ovs-appctl's `cannot read pidfile`, quoting only the first line", () => {
         const text = fixture("ovs-appctl-monitor-not-running.txt");
@@ -298,6 +351,25 @@ describe("parseTunnelsShow rejects what is not tunnels/show output", () => {
         expect(message.length).toBeLessThan(300);
         expect(() => parseTunnelsShow("  PSK:            hunter2\n")).toThrow(/redacted/);
         expect(() => parseTunnelsShow("  PSK:            hunter2\n")).not.toThrow(/hunter2/);
+        expect(() => parseTunnelsShow("psk :  hunter2\n")).not.toThrow(/hunter2/);
+        // Only a PSK field is redacted; other text is quoted (trimmed) as it is.
+        expect(() => parseTunnelsShow("   Not a PSK: line  \n")).toThrow('"Not a PSK: line"');
+    });
+
+    it("quotes an offending line of exactly 200 characters whole, a longer one cut with `...`", () => {
+        const messageOf = (text: string) => {
+            try {
+                parseTunnelsShow(text);
+            } catch (e) {
+                return (e as Error).message;
+            }
+            throw new Error("parsed");
+        };
+        const exactly = `g${"x".repeat(199)}`;
+        expect(messageOf(exactly)).toBe(`tunnels/show: unexpected output: ${JSON.stringify(exactly)}`);
+        expect(messageOf(exactly + "y")).toBe(`tunnels/show: unexpected output: ${JSON.stringify(`${exactly}...`)}`);
+        // Control characters are never echoed.
+        expect(messageOf("bad\u0007line")).toContain('"bad?line"');
     });
 
     it("throws when text precedes the first block header", () => {
@@ -460,6 +532,92 @@ describe("parseIpsecStatus line formats", () => {
         // Counted from the SA lines: 2 up, 1 connecting (different, so a swapped filter shows).
         expect(r).toMatchObject({ ikeUp: 2, ikeConnecting: 1, routed: 1 });
         expect(r.childSas).toEqual([{ name: "ovn-x-in-1", id: 1, state: "INSTALLED", mode: "TRANSPORT" }]);
+    });
+
+    it("a section starts only at a column-0 header; the counts header must be exact", () => {
+        const child = "  c{1}:  INSTALLED, TRANSPORT, reqid 1, ESP SPIs: c0000001_i c0000002_o";
+        // An indented (or tab-indented) "Routed Connections:" is a line, not a section switch.
+        const r = parseIpsecStatus(`Security Associations (0 up, 0 connecting):\n  Routed Connections:\n${child}\n\tRouted Connections:\n${child.replace("{1}", "{2}")}\n`);
+        expect(r.childSas.map((c) => c.id)).toEqual([1, 2]);
+        expect(r.routed).toBe(0);
+        // Counts only from the exact header; a near-miss falls back to counting SA lines.
+        const sa = "  c[1]: ESTABLISHED 1 second ago, 10.0.0.1[a]...10.0.0.2[b]";
+        expect(parseIpsecStatus(`Security Associations (7 up, 3 connecting):\n${sa}\n`)).toMatchObject({ ikeUp: 7, ikeConnecting: 3 });
+        expect(parseIpsecStatus(`Security Associations (x up, 3 connecting):\n${sa}\n`)).toMatchObject({ ikeUp: 1, ikeConnecting: 0 });
+        expect(parseIpsecStatus(`Security Associations (7 up, 3 connecting): extra:\n${sa}\n`)).toMatchObject({ ikeUp: 1, ikeConnecting: 0 });
+        // An indented counts line under the bare (< 4.5.3) header is not a header: counted from the SA lines.
+        expect(parseIpsecStatus(`Security Associations:\n  Security Associations (7 up, 3 connecting):\n${sa}\n`)).toMatchObject({ ikeUp: 1, ikeConnecting: 0 });
+        // Without the trailing colon it is no header at all.
+        expect(() => parseIpsecStatus("Security Associations (1 up, 0 connecting)\n")).toThrow(/no "Security Associations" header/);
+    });
+
+    it("statusall's other sections hide their `{N}` and `[N]` lines; an unknown header does not", () => {
+        const child = (n: number) => `  c{${n}}:  INSTALLED, TRANSPORT, reqid 1, ESP SPIs: c0000001_i c0000002_o`;
+        const text = ["Security Associations (0 up, 0 connecting):", child(1), "Connections:", child(2), "Shunted Connections:", child(3), "Security Associations (0 up, 0 connecting):", child(4), "Some future line:", child(5), "Virtual IP pools (size/online/offline):", child(6), "Status of IKE charon daemon (strongSwan 5.9.8, Linux 6.1.0, x86_64):", child(7)].join("\n");
+        expect(parseIpsecStatus(text).childSas.map((c) => c.id)).toEqual([1, 4, 5]);
+        // Only a listed header whose line ends with ':' switches (a line that merely starts like one does not).
+        const routed = ["Routed Connections:", child(1), "Connections: none here", child(2), "Security Associations (0 up, 0 connecting):"].join("\n");
+        expect(parseIpsecStatus(routed).routed).toBe(2);
+    });
+
+    it("reads the `<name>{N}:` / `<name>[N]:` prefix strictly", () => {
+        const sas = (line: string) => parseIpsecStatus(wrap(line));
+        // A name is required; the id is digits only; the bracket must close the token.
+        expect(sas("{1}:  INSTALLED, TRANSPORT").childSas).toEqual([]);
+        expect(sas("c{1a}:  INSTALLED, TRANSPORT").childSas).toEqual([]);
+        expect(sas("c{a1}:  INSTALLED, TRANSPORT").childSas).toEqual([]);
+        expect(sas("c{}:  INSTALLED, TRANSPORT").childSas).toEqual([]);
+        expect(sas("c{1}x:  INSTALLED, TRANSPORT").childSas).toEqual([]);
+        expect(sas("c{12x:  INSTALLED, TRANSPORT").childSas).toEqual([]);
+        expect(sas("c[12x: ESTABLISHED 1 second ago, 10.0.0.1[a]...10.0.0.2[b]").ikeSas).toEqual([]);
+        expect(sas("a{b{7}:  INSTALLED, TRANSPORT").childSas).toEqual([{ name: "a{b", id: 7, state: "INSTALLED", mode: "TRANSPORT" }]);
+        // State and mode must both be upper-case words.
+        expect(sas("c{1}:  INSTALLED").childSas).toEqual([]);
+        expect(sas("c{1}:  INSTALLED, tunnel").childSas).toEqual([]);
+        expect(sas("c{1}:  Installed, TUNNEL").childSas).toEqual([]);
+        expect(sas("c{1}:  AES_GCM_16_256, 0 bytes_i").childSas).toEqual([]);
+        expect(sas("c{1}:").childSas).toEqual([]);
+        expect(sas("[1]: ESTABLISHED 1 second ago, 10.0.0.1[a]...10.0.0.2[b]").ikeSas).toEqual([]);
+        expect(sas("c[1]:").ikeSas).toEqual([]);
+    });
+
+    it("takes an IKE SA's state from its first word: known states, or an unknown one followed by a comma", () => {
+        const ike = (rest: string) => parseIpsecStatus(wrap(`c[1]: ${rest}`)).ikeSas;
+        expect(ike("REKEYING, 10.0.0.1[a]...10.0.0.2[b]")[0]).toMatchObject({ state: "REKEYING", remoteId: "b" });
+        expect(ike("NEWSTATE, 10.0.0.1[a]...10.0.0.2[b]")[0]).toMatchObject({ state: "NEWSTATE", remoteIp: "10.0.0.2" });
+        expect(ike("NEWSTATE 3 seconds ago, 10.0.0.1[a]...10.0.0.2[b]")).toEqual([]);
+        expect(ike("IKE proposal: AES_CBC_128/HMAC_SHA2_256_128")).toEqual([]);
+        expect(ike("ESTABLISHED")[0]).toMatchObject({ state: "ESTABLISHED", localIp: null });
+        // Endpoints only after the comma that ends the state part.
+        expect(ike("ESTABLISHED 1 second ago 10.0.0.1[a]...10.0.0.2[b]")[0]).toMatchObject({ state: "ESTABLISHED", localIp: null, remoteId: null });
+    });
+
+    it("splits endpoints only at `]...<host>[`, with a host on both sides and ids closed", () => {
+        const ends = (s: string) => parseIpsecStatus(wrap(`c[1]: CONNECTING, ${s}`)).ikeSas[0];
+        expect(ends("10.0.0.1[a]...10.0.0.2[b]")).toMatchObject({ localIp: "10.0.0.1", localId: "a", remoteIp: "10.0.0.2", remoteId: "b" });
+        expect(ends("%any[a]...%any6[%any]")).toMatchObject({ localIp: "%any", remoteIp: "%any6", remoteId: "%any" });
+        for (const odd of ["[a]...10.0.0.2[b]", "10.0.0.1[a]...10.0.0.2[b", "10.0.0.1[a]...[b]", "10.0.0.1[a]...10.0.0.2", "10.0.0.1[a]...10.0.0.2[]", "10.0.0.1 a]...10.0.0.2[b]", "10.0.0.1[a]..10.0.0.2[b]"]) {
+            const sa = ends(odd);
+            expect({ odd, localIp: sa.localIp, remoteId: sa.remoteId }).toEqual({ odd, localIp: odd === "10.0.0.1[a]...10.0.0.2[]" ? "10.0.0.1" : null, remoteId: odd === "10.0.0.1[a]...10.0.0.2[]" ? "" : null });
+        }
+        // A later `]...` is tried when the first is not followed by a host and `[`.
+        expect(ends("10.0.0.1[x]... y]...10.0.0.2[b]")).toMatchObject({ localId: "x]... y", remoteIp: "10.0.0.2", remoteId: "b" });
+    });
+
+    it("quotes the first line of non-status text trimmed, printable, at most 200 characters", () => {
+        const messageOf = (text: string) => {
+            try {
+                parseIpsecStatus(text);
+            } catch (e) {
+                return (e as Error).message;
+            }
+            throw new Error("parsed");
+        };
+        const exactly = `g${"x".repeat(199)}`;
+        expect(messageOf(`\n  ${exactly}  \nsecond`)).toBe(`ipsec status: no "Security Associations" header; first line: ${JSON.stringify(exactly)}`);
+        expect(messageOf(`${exactly}y`)).toContain(JSON.stringify(`${exactly}...`));
+        expect(messageOf("bad\u0007line")).toContain('"bad?line"');
+        expect(messageOf(" \n\t\n")).toBe("ipsec status: empty output (charon not running?)");
     });
 
     it("throws on empty output (charon not running) and on non-status text", () => {

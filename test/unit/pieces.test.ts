@@ -198,6 +198,8 @@ describe("observations and drift", () => {
         const o = (changes: Record<string, string | null>) => parseObservation("n1", framed(set(changes)), b, at);
         expect(o({ encap_ip: '"10.99.0.11"' }).encapIp).toBe("10.99.0.11");
         expect(o({}).encapIp).toBeNull();
+        // Each tool's section is read into its own output.
+        expect(o({}).ipsecStatus).toEqual({ ok: true, text: fixture("ipsec-status-routed-only.txt"), truncated: false });
         expect(o({}).ourFiles).toBe(3);
         expect(o({ our_files: null }).ourFiles).toBe(0);
         expect(o({ our_files: "garbage" }).ourFiles).toBe(0);
