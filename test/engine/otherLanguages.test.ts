@@ -14,14 +14,14 @@
  * the README tells users to apply. The resources called are the component's real registrations
  * (their `__provider` as a program produces it).
  */
-import { execFileSync, spawnSync } from "child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { spawnSync } from "child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { dirname, join, sep } from "path";
 import { KubeOvnIpsec } from "../../components";
 import { IpsecReadiness } from "../../components/providers";
 import type { ReadinessInputs } from "../../components/status/readinessProvider";
-import { DynamicProviderHost, ProviderCallError } from "../../tools/engine/providerHost";
+import { DynamicProviderHost, ProviderCallError, resolveAsTheCli } from "../../tools/engine/providerHost";
 import { captureGraph } from "../support/graph";
 
 jest.setTimeout(400_000);
@@ -75,7 +75,7 @@ beforeAll(async () => {
     for (let d = work; d !== dirname(d); d = dirname(d)) {
         if (existsSync(join(d, "node_modules"))) throw new Error(`${join(d, "node_modules")} exists: this test needs a directory with no node_modules above it (set TMPDIR elsewhere)`);
     }
-    execFileSync("mkdir", ["-p", project]);
+    mkdirSync(project);
     // The Python example as a user copies it: its program, its Pulumi.yaml, no node_modules.
     for (const f of ["Pulumi.yaml", "__main__.py"]) writeFileSync(join(project, f), readFileSync(join(REPO, "examples", "python", f)));
 
@@ -141,8 +141,8 @@ test("after npm install of the package through the example's package.json, host,
     npm(["install", "--no-audit", "--no-fund", "--prefer-offline"], project);
 
     const installed = join(project, "node_modules");
-    // Resolved by node itself (not jest's resolver), from that directory.
-    const resolved = (id: string, from: string) => execFileSync(process.execPath, ["-e", `process.stdout.write(require.resolve(${JSON.stringify(id)}))`], { cwd: from, env: userEnv, encoding: "utf8" });
+    // Resolved by node itself (not jest's resolver), from that directory, as the CLI resolves the host.
+    const resolved = (id: string, from: string) => resolveAsTheCli(id, from, userEnv);
     expect(resolved("kube-ovn-ipsec/providers", project).startsWith(join(installed, "kube-ovn-ipsec") + sep)).toBe(true);
     // execa is what the providers load first (transport/exec.ts): from the same install.
     expect(resolved("execa", join(installed, "kube-ovn-ipsec")).startsWith(installed + sep)).toBe(true);

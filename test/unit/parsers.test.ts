@@ -13,6 +13,16 @@ import type { IkeSaReport, TunnelReport } from "../../components/status/types";
 const fixture = (name: string): string => readFileSync(join(__dirname, "..", "fixtures", name), "utf8");
 const lines = (text: string): string[] => text.split("\n");
 
+/** The message `parse` throws for `text` (fails the test when it parses). */
+function thrownBy(parse: (text: string) => unknown, text: string): string {
+    try {
+        parse(text);
+    } catch (e) {
+        return (e as Error).message;
+    }
+    throw new Error(`parsed without an error: ${JSON.stringify(text.slice(0, 80))}`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // tunnels/show
 // ---------------------------------------------------------------------------------------------
@@ -341,13 +351,7 @@ describe("parseTunnelsShow rejects what is not tunnels/show output", () => {
     });
 
     it("truncates a long offending line to 200 characters and never echoes a PSK", () => {
-        const long = `garbage ${"x".repeat(100_000)}`;
-        let message = "";
-        try {
-            parseTunnelsShow(long);
-        } catch (e) {
-            message = (e as Error).message;
-        }
+        const message = thrownBy(parseTunnelsShow, `garbage ${"x".repeat(100_000)}`);
         expect(message.length).toBeLessThan(300);
         expect(() => parseTunnelsShow("  PSK:            hunter2\n")).toThrow(/redacted/);
         expect(() => parseTunnelsShow("  PSK:            hunter2\n")).not.toThrow(/hunter2/);
@@ -357,14 +361,7 @@ describe("parseTunnelsShow rejects what is not tunnels/show output", () => {
     });
 
     it("quotes an offending line of exactly 200 characters whole, a longer one cut with `...`", () => {
-        const messageOf = (text: string) => {
-            try {
-                parseTunnelsShow(text);
-            } catch (e) {
-                return (e as Error).message;
-            }
-            throw new Error("parsed");
-        };
+        const messageOf = (text: string) => thrownBy(parseTunnelsShow, text);
         const exactly = `g${"x".repeat(199)}`;
         expect(messageOf(exactly)).toBe(`tunnels/show: unexpected output: ${JSON.stringify(exactly)}`);
         expect(messageOf(exactly + "y")).toBe(`tunnels/show: unexpected output: ${JSON.stringify(`${exactly}...`)}`);
@@ -605,14 +602,7 @@ describe("parseIpsecStatus line formats", () => {
     });
 
     it("quotes the first line of non-status text trimmed, printable, at most 200 characters", () => {
-        const messageOf = (text: string) => {
-            try {
-                parseIpsecStatus(text);
-            } catch (e) {
-                return (e as Error).message;
-            }
-            throw new Error("parsed");
-        };
+        const messageOf = (text: string) => thrownBy(parseIpsecStatus, text);
         const exactly = `g${"x".repeat(199)}`;
         expect(messageOf(`\n  ${exactly}  \nsecond`)).toBe(`ipsec status: no "Security Associations" header; first line: ${JSON.stringify(exactly)}`);
         expect(messageOf(`${exactly}y`)).toContain(JSON.stringify(`${exactly}...`));

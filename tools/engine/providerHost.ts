@@ -120,7 +120,7 @@ export interface HostOptions {
  * pulumi-resource-pulumi-nodejs does (`node -e "console.log(require.resolve(...))"` there), so
  * NODE_PATH counts as it would and this process's own resolver (jest's, under tests) does not.
  */
-function resolveAsTheCli(script: string, cwd: string, env: NodeJS.ProcessEnv): string {
+export function resolveAsTheCli(script: string, cwd: string, env: NodeJS.ProcessEnv): string {
     const r = spawnSync(process.execPath, ["-e", `process.stdout.write(require.resolve(${JSON.stringify(script)}))`], { cwd, env, encoding: "utf8" });
     if (r.status === 0 && r.stdout) return r.stdout;
     const reason = (r.stderr ?? "").split("\n").find((l) => /Cannot find module|Error/.test(l)) ?? r.error?.message ?? `exit ${r.status}`;

@@ -32,7 +32,7 @@ function byTypeOf(state: HarnessState): Record<string, [number, number]> {
     const byType: Record<string, [number, number]> = {};
     for (const r of state.resources) {
         const [count, mean] = byType[r.type] ?? [0, 0];
-        byType[r.type] = [count + 1, (mean * count + Buffer.byteLength(JSON.stringify(r))) / (count + 1)];
+        byType[r.type] = [count + 1, (mean * count + jsonBytes(r)) / (count + 1)];
     }
     return byType;
 }
@@ -77,7 +77,8 @@ export function labStateSample(state: HarnessState, nodes: number, written: { by
         t.bytes += jsonBytes(r);
         t.bytesWithoutTunnelRows += jsonBytes(withoutTunnelRows(r));
     }
-    return { nodes, stateBytes: jsonBytes(state), byType: byTypeOf(state), types, bytesWritten: written.bytes, checkpoints: written.checkpoints, providerOverheadMax: Math.max(0, ...overheads) };
+    const byType = Object.fromEntries(Object.entries(types).map(([type, t]): [string, [number, number]] => [type, [t.count, t.bytes / t.count]]));
+    return { nodes, stateBytes: jsonBytes(state), byType, types, bytesWritten: written.bytes, checkpoints: written.checkpoints, providerOverheadMax: Math.max(0, ...overheads) };
 }
 
 export interface WholeStateEstimate {
