@@ -13,6 +13,7 @@ import { join } from "path";
 import { Harness, HarnessError, HarnessOptions, HarnessState, OperationResult, UNKNOWN, UpOptions, isSecret } from "../../tools/engine/engine";
 import { requireTool } from "../support/requireTool";
 import { TEST_FILE_TYPE } from "./fileProvider";
+import { privateKeyHeader } from "../fixtures/fakeKeys";
 
 jest.setTimeout(120_000);
 
@@ -259,7 +260,7 @@ describe("update semantics (file provider in the real dynamic-provider host)", (
         const program = (now: Date) => update([], { tlsKey: true, tlsCert: true, outputs: { key: "key.privateKeyPem", pem: "cert.certPem", ready: "cert.readyForRenewal", start: "cert.validityStartTime" } }, { now });
         const first = await h.up(program(t0));
         expect(first.secretOutputs).toEqual(["key"]);
-        expect(String(first.outputs.key)).toMatch(/^-----BEGIN EC PRIVATE KEY-----\n/);
+        expect(String(first.outputs.key)).toMatch(new RegExp(`^${privateKeyHeader("EC ")}\n`));
         expect(first.outputs.start).toBe("2030-01-01T00:00:00Z");
         const x509 = new X509Certificate(String(first.outputs.pem));
         expect(x509.subject).toBe("O=harness\nCN=example");
@@ -514,7 +515,7 @@ describe("the product's program for 2 nodes without a lab", () => {
         for (const node of nodes) {
             const certPem = String(h.outputsOf(`kube-ovn-ipsec-${node.name}-cert`).certPem);
             const keyPem = String(h.outputsOf(`kube-ovn-ipsec-${node.name}-key`).privateKeyPem);
-            expect(keyPem).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+            expect(keyPem).toMatch(new RegExp(`^${privateKeyHeader("RSA ")}\n`));
             const cert = new X509Certificate(certPem);
             expect(cert.subject).toBe(`O=kube-ovn\nCN=${node.systemId}`);
             expect(cert.subjectAltName).toBe(`DNS:${node.systemId}`);

@@ -4,6 +4,7 @@
  * and when each registration started and finished. For graph tests; no provider runs here.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { fakePrivateKeyPem } from "../fixtures/fakeKeys";
 // The SDK's own "wait until every outstanding RPC is done": internal (stripped from its typings).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
@@ -25,7 +26,7 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
             // What the provider returns (and marks secret); the mock cannot mark it.
-            return { ...inputs, privateKeyPem: `-----BEGIN RSA PRIVATE KEY-----\n${b64}\n-----END RSA PRIVATE KEY-----\n`, publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n` };
+            return { ...inputs, privateKeyPem: fakePrivateKeyPem(b64), publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${b64}\n-----END PUBLIC KEY-----\n` };
         case "tls:index/certRequest:CertRequest":
             return { ...inputs, certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${b64}\n-----END CERTIFICATE REQUEST-----\n` };
         case "tls:index/selfSignedCert:SelfSignedCert":

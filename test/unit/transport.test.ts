@@ -12,6 +12,7 @@ import { buildRemoteInvocation, runRemote } from "../../components/transport/exe
 import { isRemoteError } from "../../components/transport/remoteError";
 import { parseFacts, parseSections, prelude } from "../../components/transport/scriptKit";
 import { shellQuote } from "../../components/transport/shellQuote";
+import { fakePrivateKeyPem } from "../fixtures/fakeKeys";
 
 const kubectl: ResolvedKubectlAccess = {
     kind: "kubectl",
@@ -140,7 +141,7 @@ describe("runRemote through a real local transport", () => {
     });
 
     it("never puts stdin data in argv", async () => {
-        const secret = "-----BEGIN RSA PRIVATE KEY-----\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n-----END RSA PRIVATE KEY-----\n";
+        const secret = fakePrivateKeyPem("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=");
         await runRemote(access, endpoint, { step: "read", script: "cat >/dev/null", stdin: secret }, policy);
         await runRemote({ ...access, scriptVia: "stdin" }, endpoint, { step: "read", script: "cat >/dev/null", stdin: secret }, policy);
         const argv = fs.readFileSync(path.join(dir, "argv.log"), "utf8");
@@ -187,7 +188,7 @@ describe("runRemote through a real local transport", () => {
     });
 
     it("redacts key material that a remote tool echoes to stderr", async () => {
-        const key = "-----BEGIN RSA PRIVATE KEY-----\n" + "A".repeat(64) + "\n-----END RSA PRIVATE KEY-----";
+        const key = fakePrivateKeyPem("A".repeat(64)).trimEnd();
         const err = (await runRemote(access, endpoint, { step: "apply", script: "cat >&2; exit 1", stdin: key }, { timeoutSeconds: 5, retries: 0 }).catch((e: unknown) => e)) as Error;
         expect(err.message).toContain("[redacted private key]");
         expect(err.message).not.toContain("A".repeat(64));

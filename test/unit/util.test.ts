@@ -2,6 +2,7 @@
 import { createLimiter, mapSettled } from "../../components/util/concurrency";
 import { redact, tail } from "../../components/util/redact";
 import { requireTool } from "../support/requireTool";
+import { fakePrivateKeyPem, privateKeyHeader } from "../fixtures/fakeKeys";
 
 describe("concurrency", () => {
     it.each([1, 3, 10])("never runs more than %i tasks at once, and runs them all", async (limit) => {
@@ -43,9 +44,9 @@ describe("concurrency", () => {
 
 describe("redact", () => {
     it("cuts PEM private keys (even unterminated) and long base64 runs", () => {
-        const key = `-----BEGIN PRIVATE KEY-----\n${"Q".repeat(64)}\n-----END PRIVATE KEY-----`;
+        const key = fakePrivateKeyPem("Q".repeat(64), "").trimEnd();
         expect(redact(`before ${key} after`)).toBe("before [redacted private key] after");
-        expect(redact("x -----BEGIN EC PRIVATE KEY-----\nabc")).toBe("x [redacted private key]");
+        expect(redact(`x ${privateKeyHeader("EC ")}\nabc`)).toBe("x [redacted private key]");
         expect(redact(`blob ${"a".repeat(80)}==`)).toBe("blob [redacted]");
         expect(redact("/etc/ipsec.d/certs/kube-ovn-ipsec-0c4f4b1e-1111-4222-8333-000000000001-1234abcd.pem")).toContain("kube-ovn-ipsec-0c4f4b1e");
     });
