@@ -166,6 +166,14 @@ export interface KubeOvnIpsecArgs {
      * Only active while `enabled` is true.
      */
     failClosed?: boolean;
+    /**
+     * Force UDP encapsulation of IKE and ESP (strongSwan's `forceencaps`), for paths that drop
+     * plain ESP or a NAT the IKE daemons cannot detect. Sets `nb_global options:ipsec_forceencaps`
+     * (OVN passes it to every tunnel; never set on the Interface, OVN owns those options); destroy
+     * restores what was there before. Needs UDP 4500 open between nodes. Flipping it restarts
+     * nothing: the monitor reconfigures the tunnels. Default false.
+     */
+    natTraversal?: boolean;
 }
 
 /** Per node and per peer, as observed at the end of the last `pulumi up` (or `refresh --run-program`). */

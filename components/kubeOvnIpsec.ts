@@ -199,7 +199,7 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
                 ),
         );
 
-        const ipsecSwitch = new IpsecSwitch(`${name}-switch`, { enabled: settings.enabled, access: accessForNodes(access, []), exec }, { parent: this, dependsOn: nodeResources });
+        const ipsecSwitch = new IpsecSwitch(`${name}-switch`, { enabled: settings.enabled, natTraversal: settings.natTraversal, access: accessForNodes(access, []), exec }, { parent: this, dependsOn: nodeResources });
 
         const status = new IpsecStatusResource(
             `${name}-status`,
@@ -210,6 +210,7 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
                 nodes: settings.nodes,
                 enabled: settings.enabled,
                 failClosed: settings.failClosed,
+                natTraversal: settings.natTraversal,
                 waitFor: settings.waitFor,
                 timeoutSeconds: settings.timeoutSeconds,
             },

@@ -37,6 +37,7 @@ export interface Settings {
     exec: ExecPolicy;
     publishSecrets: boolean;
     failClosed: boolean;
+    natTraversal: boolean;
     /** Where the Secrets go: the kubectl namespace, else kube-system. */
     secretNamespace: string;
 }
@@ -343,7 +344,7 @@ export function resolveAccess(access: Access | undefined): ResolvedAccess {
 export function validateArgs(args: KubeOvnIpsecArgs): Settings {
     const p = new Problems();
     if (!isRecord(args)) throw new ValidationError([`args ${describeValue(args)}: must be an object`]);
-    const known = ["nodes", "enabled", "access", "certificate", "ca", "waitFor", "timeoutSeconds", "parallelism", "execTimeoutSeconds", "retries", "publishSecrets", "failClosed"];
+    const known = ["nodes", "enabled", "access", "certificate", "ca", "waitFor", "timeoutSeconds", "parallelism", "execTimeoutSeconds", "retries", "publishSecrets", "failClosed", "natTraversal"];
     for (const k of Object.keys(args)) if (!known.includes(k)) p.add(k, (args as unknown as Record<string, unknown>)[k], "is not an argument of KubeOvnIpsec");
     const nodes = validateNodes(p, args.nodes);
     const access = validateAccess(p, args.access as Access | undefined, nodes);
@@ -365,6 +366,7 @@ export function validateArgs(args: KubeOvnIpsecArgs): Settings {
         },
         publishSecrets: p.bool("publishSecrets", args.publishSecrets, true),
         failClosed: p.bool("failClosed", args.failClosed, false),
+        natTraversal: p.bool("natTraversal", args.natTraversal, false),
         secretNamespace: access.kind === "kubectl" ? access.namespace : DEFAULT_NAMESPACE,
     };
     if (p.list.length > 0) throw new ValidationError(p.list);

@@ -31,6 +31,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
         retries: (c, k) => c.getNumber(k),
         publishSecrets: (c, k) => c.getBoolean(k),
         failClosed: (c, k) => c.getBoolean(k),
+        natTraversal: (c, k) => c.getBoolean(k),
     };
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(r) as Array<keyof StackConfig>) out[key] = (r[key] as (c: pulumi.Config, k: string) => unknown)(config, key);

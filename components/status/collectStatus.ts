@@ -21,6 +21,8 @@ export interface CollectRequest {
     nodes: NodeSpec[];
     enabled: boolean;
     failClosed: boolean;
+    /** UDP encapsulation should be forced on every tunnel (unset in states written before it existed: false). */
+    natTraversal?: boolean;
     /** What to wait for; `none` asks once. */
     waitFor: WaitFor;
     /** Absolute deadline (ms since epoch) for the wait. */
@@ -64,6 +66,7 @@ export async function collectStatus(req: CollectRequest): Promise<NodeStatusRepo
         enabled: req.enabled,
         waitFor: req.waitFor,
         failClosed: req.failClosed,
+        natTraversal: req.natTraversal ?? false,
     }));
     let endpoints: Map<string, Endpoint | Error>;
     try {

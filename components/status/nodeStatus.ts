@@ -151,6 +151,8 @@ export interface Expectation {
     enabled: boolean;
     waitFor: WaitFor;
     failClosed: boolean;
+    /** UDP encapsulation should be forced on every tunnel (natTraversal). */
+    natTraversal: boolean;
 }
 
 const EMPTY_IKE: IkeDaemonReport = { ikeUp: 0, ikeConnecting: 0, ikeSas: [], childSas: [], routed: 0 };
@@ -277,6 +279,9 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
     if (!o.ikeDaemonRunning) problems.push("the IKE daemon (strongSwan charon) is not running");
     problems.push(...config);
 
+    // Not a problem (the traffic is still encrypted), but the node is not ready: an up waits for
+    // the monitor to reconfigure the tunnels, and fails naming them if it never does.
+    const unforced = expect.enabled && expect.natTraversal ? reports.filter((t) => ours(t) && t.forceEncapsulation !== true).map((t) => t.peerNode) : [];
     const missingPeers = expect.enabled ? expect.peers.filter((p) => !protectedPeers.has(p.name)).map((p) => p.name) : [];
     if (expect.enabled) {
         if (all === null && o.monitorRunning) problems.push("ovs-monitor-ipsec did not answer tunnels/show");
@@ -285,6 +290,7 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         if (unconfigured.length > 0 && o.monitorRunning) problems.push(`no CONFIGURED IPsec tunnel to ${listNames(unconfigured)}`);
         if (noPolicy.length > 0) problems.push(`no kernel IPsec policy for the tunnel(s) to ${listNames(noPolicy)}`);
         if (guardWanted && !guardInstalled) problems.push("the fail-closed guard is not installed");
+        if (unforced.length > 0) warnings.push(`UDP encapsulation is not forced on the tunnel(s) to ${listNames(unforced)} (natTraversal): OVN has not passed nb_global options:ipsec_forceencaps to them yet, or this OVN does not support it (seen working on OVN 23.03)`);
         if (guardWanted && o.guard.invalid.length > 0) warnings.push(`Geneve interfaces with remote addresses that are not IP addresses are not covered by the fail-closed guard: ${o.guard.invalid.map((a) => JSON.stringify(a)).join(", ")}`);
     }
 
@@ -312,8 +318,8 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
     // Disabled: ready once the monitor's own reply lists no tunnel. No reply, or text that is not
     // a tunnels/show reply (all === null), proves nothing.
     if (!expect.enabled) ready = all !== null && all.length === 0;
-    else if (expect.waitFor === "established") ready = health === "protected" && establishedPeers.size === expect.peers.length;
-    else ready = health === "protected";
+    else if (expect.waitFor === "established") ready = health === "protected" && unforced.length === 0 && establishedPeers.size === expect.peers.length;
+    else ready = health === "protected" && unforced.length === 0;
 
     return {
         ...base,
@@ -364,6 +370,7 @@ export function describeNode(r: NodeStatusReport): string {
         `(ovs-monitor-ipsec ${r.monitorRunning ? "running" : "NOT running"}, IKE daemon ${r.ikeDaemonRunning ? "running" : "NOT running"}, IKE SAs up ${r.ike.up}, CHILD SAs installed ${r.ike.childSasInstalled})`,
     ];
     if (r.problems.length > 0) parts.push(`missing: ${r.problems.join("; ")}`);
+    if (r.warnings.length > 0) parts.push(`warnings: ${r.warnings.join("; ")}`);
     const bad = r.tunnels.filter((t) => t.state !== "CONFIGURED");
     if (bad.length > 0) parts.push(`not configured: ${bad.slice(0, 5).map((t) => `${t.interface} ${t.state}${t.stateDetail ? ` (${t.stateDetail})` : ""}`).join("; ")}`);
     if (r.impact) parts.push(`=> ${r.impact}`);

@@ -32,6 +32,7 @@ async function observe(inputs: IpsecStatusInputs, wait: boolean, reuse: boolean)
         nodes: inputs.nodes,
         enabled: inputs.enabled,
         failClosed: inputs.failClosed,
+        natTraversal: inputs.natTraversal,
         waitFor: wait ? inputs.waitFor : "none",
         deadline: Date.now() + inputs.timeoutSeconds * 1000,
         reuse,

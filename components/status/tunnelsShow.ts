@@ -151,9 +151,16 @@ function parseHeader(rest: string): TunnelReport {
 }
 
 /**
+ * `Custom Options` is a Python dict of the tunnel's `ipsec_*` Interface options, without the
+ * prefix, e.g. `{'forceencaps': 'yes'}`: the monitor writes each into the strongSwan conn.
+ */
+const FORCE_ENCAPS = /'forceencaps': 'yes'/;
+
+/**
  * Fills one `  Key:   value` line into the report. Split at the first colon: keys never hold
  * one, values may (IPv6 addresses). PSK and Custom Options are deliberately not kept: in PSK
- * mode the monitor prints the pre-shared key itself, and it must not reach stack outputs.
+ * mode the monitor prints the pre-shared key itself, and it must not reach stack outputs; of the
+ * custom options only the one fact we set (forced UDP encapsulation) is read.
  */
 function applyField(report: TunnelReport, line: string): void {
     const colon = line.indexOf(":");
@@ -162,6 +169,12 @@ function applyField(report: TunnelReport, line: string): void {
     const raw = line.slice(colon + 1).trim();
     const value = raw === "" || raw === "None" ? undefined : raw;
 
+    if (key === "custom options") {
+        // Kept only when true: a field on every tunnel of every node would cost state (issue 9).
+        if (FORCE_ENCAPS.test(raw)) report.forceEncapsulation = true;
+        else delete report.forceEncapsulation;
+        return;
+    }
     if (key === "ofport") {
         // "Not assigned" while OVS has no OpenFlow port for the interface yet.
         if (value !== undefined && /^\d{1,10}$/.test(value)) report.ofport = Number(value);

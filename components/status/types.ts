@@ -53,6 +53,11 @@ export interface TunnelReport {
     remoteName?: string;
     /** `CA cert`: path of the CA certificate the tunnel trusts. */
     caCert?: string;
+    /**
+     * UDP encapsulation is forced (`forceencaps` among the tunnel's Custom Options: OVN passed
+     * `nb_global options:ipsec_forceencaps` on). Unset: not forced.
+     */
+    forceEncapsulation?: boolean;
     /** `Ofport`: the OpenFlow port (unset while OVS has none). */
     ofport?: number;
     /** Lines under `Kernel policies installed:`. */

@@ -7,7 +7,7 @@
 import { X509Certificate } from "crypto";
 import { Harness, HarnessError, UpResult } from "../../tools/engine/engine";
 import { LabNode, LabStatus, freshLab, labOk, labStatus, podOk, podSh, NO_PREVIEW } from "../support/lab";
-import { configFor, ikePeers, ikeUp, nbIpsec, otherConfig, ourFiles, servicePids, triggerIke, tunnelHeaders, waitFor } from "../support/node";
+import { charonLogCount, configFor, ikePeers, ikeUp, nbIpsec, nbKey, otherConfig, ourFiles, servicePids, strongswanConns, triggerIke, tunnelHeaders, waitFor } from "../support/node";
 
 jest.setTimeout(180_000);
 
@@ -33,8 +33,14 @@ const caSecret = () => {
 const ops = (result: { journal: Array<{ op: string; name: string; type: string }> }, name: string) =>
     result.journal.filter((j) => j.name === name && j.type.startsWith("pulumi-nodejs:dynamic")).map((j) => j.op);
 
+/** An operator's own value of the NAT option, set before kube-ovn-ipsec: destroy must restore it. */
+const OPERATOR_FORCEENCAPS = '"false"';
+/** What charon logs when the peer's NAT detection payloads say NAT: forced by forceencaps here (no NAT in the lab). */
+const FORCED_NAT = "remote host is behind NAT";
+
 beforeAll(() => {
     lab = freshLab(3);
+    podOk(lab, lab.central.target, `ovn-nbctl set nb_global . options:ipsec_forceencaps=${OPERATOR_FORCEENCAPS}`);
     h = new Harness({ stack: "lab", upDefaults: NO_PREVIEW });
 });
 
@@ -122,6 +128,49 @@ describe("2. enabled=false and back", () => {
             const headers = tunnelHeaders(podOk(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show"));
             expect(headers.map((t) => t.state)).toEqual(peersOf(node).map(() => "CONFIGURED"));
         }
+        expect(lab.nodes.map((n) => servicePids(lab, n.name))).toEqual(pidsBefore);
+    });
+});
+
+describe("2b. natTraversal on and off", () => {
+    /** Renegotiates every pair now; true when every node logged a forced-NAT IKE exchange since `marks`. */
+    async function ikeAgain(since: number): Promise<void> {
+        for (const node of lab.nodes) ikeUp(lab, node);
+        for (const node of lab.nodes) {
+            const want = peersOf(node).map((p) => p.systemId).sort().join(",");
+            await waitFor(`fresh IKE SAs of ${node.name}`, () => ikePeers(lab, node, since).sort().join(",") === want, 30_000);
+        }
+    }
+
+    it("on: every tunnel of every node forces UDP encapsulation, IKE authenticates through it, nothing restarts", async () => {
+        const pidsBefore = lab.nodes.map((n) => servicePids(lab, n.name));
+        const natBefore = lab.nodes.map((n) => charonLogCount(lab, n, FORCED_NAT));
+        const on = await h.up({ config: configFor(lab, { natTraversal: true }) });
+        expect(nbKey(lab, "options", "ipsec_forceencaps")).toBe('"true"');
+        for (const n of nodeNames()) expect(ops(on, `kube-ovn-ipsec-${n}`)).not.toContain("update");
+        // The outputs were observed after the monitor reconfigured: every tunnel reports it.
+        const status = on.outputs.status as { nodes: Array<{ node: string; ready: boolean; warnings: string[]; tunnels: Array<{ forceEncapsulation?: boolean }> }> };
+        for (const r of status.nodes) expect([r.node, r.ready, r.warnings, r.tunnels.map((t) => t.forceEncapsulation)]).toEqual([r.node, true, [], [true, true]]);
+        for (const node of lab.nodes) {
+            await waitFor(`forceencaps in ${node.name}'s ipsec.conf`, () => strongswanConns(lab, node.name).forceencaps === 4, 10_000);
+            // Two conns per peer, each with forceencaps; and not libreswan's keyword.
+            expect(strongswanConns(lab, node.name)).toEqual({ conns: 4, forceencaps: 4, libreswanEncapsulation: 0 });
+        }
+        const since = Date.now();
+        await ikeAgain(since);
+        lab.nodes.forEach((n, i) => expect([n.name, charonLogCount(lab, n, FORCED_NAT) > natBefore[i]]).toEqual([n.name, true]));
+        expect(lab.nodes.map((n) => servicePids(lab, n.name))).toEqual(pidsBefore);
+    });
+
+    it("off: the option is gone from every conn, IKE authenticates without it, nothing restarts", async () => {
+        const pidsBefore = lab.nodes.map((n) => servicePids(lab, n.name));
+        last = await h.up({ config: configFor(lab) });
+        expect(nbKey(lab, "options", "ipsec_forceencaps")).toBe("");
+        for (const node of lab.nodes) await waitFor(`no forceencaps in ${node.name}'s ipsec.conf`, () => strongswanConns(lab, node.name).forceencaps === 0, 10_000);
+        for (const node of lab.nodes) expect(strongswanConns(lab, node.name)).toEqual({ conns: 4, forceencaps: 0, libreswanEncapsulation: 0 });
+        const natBefore = lab.nodes.map((n) => charonLogCount(lab, n, FORCED_NAT));
+        await ikeAgain(Date.now());
+        expect(lab.nodes.map((n) => charonLogCount(lab, n, FORCED_NAT))).toEqual(natBefore);
         expect(lab.nodes.map((n) => servicePids(lab, n.name))).toEqual(pidsBefore);
     });
 });
@@ -215,6 +264,9 @@ describe("5. destroy", () => {
     it("leaves every node as before IPsec and nb_global ipsec=false", async () => {
         await h.destroy();
         expect(nbIpsec(lab)).toBe("false");
+        // The operator's own NAT option is back, and our records are gone.
+        expect(nbKey(lab, "options", "ipsec_forceencaps")).toBe(OPERATOR_FORCEENCAPS);
+        expect(podOk(lab, lab.central.target, "ovn-nbctl get nb_global . external_ids")).not.toContain("kube-ovn-ipsec");
         for (const node of lab.nodes) {
             expect(otherConfig(lab, node.name)).toEqual({ certificate: "", private_key: "", ca_cert: "" });
             expect(ourFiles(lab, node.name)).toEqual([]);

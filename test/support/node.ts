@@ -5,6 +5,7 @@
  */
 import type { Access, NodeSpec } from "../../components";
 import { configFor as labConfigFor } from "../../lab/stackConfig";
+import { shellQuote } from "../../components/transport/shellQuote";
 import type { StackConfig } from "../../stacks/program";
 import { LabNode, LabStatus, podOk, podSh } from "./lab";
 
@@ -57,6 +58,23 @@ export function servicePids(lab: LabStatus, node: string): { monitor: number | n
 
 export function nbIpsec(lab: LabStatus): string {
     return podOk(lab, lab.central.target, "ovn-nbctl --timeout=10 get nb_global . ipsec").trim();
+}
+
+/** A key of nb_global's `options` or `external_ids` as ovn-nbctl prints it ("" when absent). */
+export function nbKey(lab: LabStatus, column: "options" | "external_ids", key: string): string {
+    return podOk(lab, lab.central.target, `ovn-nbctl --timeout=10 --if-exists get nb_global . ${column}:${key}`).trim();
+}
+
+/** The node's strongSwan configuration as the monitor wrote it: its conns, and how many force UDP encapsulation. */
+export function strongswanConns(lab: LabStatus, node: string): { conns: number; forceencaps: number; libreswanEncapsulation: number } {
+    const conf = podOk(lab, target(lab, node), "cat /etc/ipsec.conf");
+    const count = (re: RegExp) => (conf.match(re) ?? []).length;
+    return { conns: count(/^conn ovn-/gm), forceencaps: count(/^\s+forceencaps=yes$/gm), libreswanEncapsulation: count(/^\s+encapsulation=yes$/gm) };
+}
+
+/** Lines of charon's log (the lab's /var/log/charon.log) that match `pattern` (a grep -E pattern). */
+export function charonLogCount(lab: LabStatus, node: LabNode, pattern: string): number {
+    return Number(podSh(lab, node.target, `grep -cE ${shellQuote(pattern)} /var/log/charon.log`).stdout.trim() || "0");
 }
 
 export interface TunnelHeader {

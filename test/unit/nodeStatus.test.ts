@@ -15,7 +15,7 @@ const peers = [
     { name: "kube-ovn-worker", systemId: "8ecc6bc4-06d7-4bd8-a6f3-035eb4c29d4c" },
     { name: "kube-ovn-worker2", systemId: "8525d8a7-2f58-43a0-a3b4-43ae0287724e" },
 ];
-const expect1 = (over: Partial<Expectation> = {}): Expectation => ({ node: "kube-ovn-control-plane", systemId: N1, peers, enabled: true, waitFor: "configured", failClosed: false, ...over });
+const expect1 = (over: Partial<Expectation> = {}): Expectation => ({ node: "kube-ovn-control-plane", systemId: N1, peers, enabled: true, waitFor: "configured", failClosed: false, natTraversal: false, ...over });
 const ours = { certificate: `/etc/ipsec.d/certs/kube-ovn-ipsec-${N1}-0123456789abcdef.pem`, private_key: `/etc/ipsec.d/private/kube-ovn-ipsec-${N1}-0123456789abcdef.pem`, ca_cert: "/etc/ipsec.d/cacerts/kube-ovn-ipsec-ca-fedcba9876543210.pem" };
 /** A healthy node as the observe script reports it (real tunnels/show and ipsec status captures). */
 const observed = (over: Partial<NodeObservation> = {}, tunnels = fixture("tunnels-show-3node-configured-n1.txt"), ike = fixture("ipsec-status-routed-only.txt")): NodeObservation => ({
@@ -211,6 +211,37 @@ describe("a node that is not encrypting says so", () => {
         const r = evaluateNode(expect1({ failClosed: true }), observed());
         expect(r.health).toBe("notProtected");
         expect(r.problems).toEqual(["the fail-closed guard is not installed"]);
+    });
+
+    describe("natTraversal", () => {
+        const n1 = fixture("tunnels-show-3node-configured-n1.txt");
+        const forced = n1.replace(/Custom Options: \{\}/g, "Custom Options: {'forceencaps': 'yes'}");
+        // Only the first block (the tunnel to kube-ovn-worker2, as printed) forced.
+        const firstOnly = n1.replace("Custom Options: {}", "Custom Options: {'forceencaps': 'yes'}");
+
+        it("forced on every tunnel: protected and ready, nothing to say", () => {
+            const r = evaluateNode(expect1({ natTraversal: true }), observed({}, forced));
+            expect([r.health, r.ready, r.warnings]).toEqual(["protected", true, []]);
+        });
+
+        it("a tunnel without it: still protected (encrypted), but not ready, and the peer is named", () => {
+            const r = evaluateNode(expect1({ natTraversal: true }), observed({}, firstOnly));
+            const unforced = r.tunnels.filter((t) => t.forceEncapsulation !== true).map((t) => t.peerNode);
+            expect(unforced).toHaveLength(1);
+            expect(r.health).toBe("protected");
+            expect(r.problems).toEqual([]);
+            expect(r.ready).toBe(false);
+            expect(r.warnings).toEqual([expect.stringContaining(`UDP encapsulation is not forced on the tunnel(s) to ${unforced[0]} (natTraversal)`)]);
+            expect(describeNode(r)).toContain(`warnings: UDP encapsulation is not forced on the tunnel(s) to ${unforced[0]}`);
+            expect(evaluateNode(expect1({ natTraversal: true, waitFor: "established" }), observed({}, firstOnly)).ready).toBe(false);
+        });
+
+        it("not wanted, or IPsec disabled: whatever the tunnels say, nothing is asked of them", () => {
+            expect(evaluateNode(expect1({ natTraversal: false }), observed({}, n1)).ready).toBe(true);
+            expect(evaluateNode(expect1({ natTraversal: false }), observed({}, forced)).warnings).toEqual([]);
+            const disabled = evaluateNode(expect1({ natTraversal: true, enabled: false }), observed({}, fixture("tunnels-show-no-tunnels.txt")));
+            expect([disabled.health, disabled.ready, disabled.warnings]).toEqual(["disabled", true, []]);
+        });
     });
 
     it("a tunnel CONFIGURED without any kernel policy does not protect its peer", () => {

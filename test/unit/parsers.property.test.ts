@@ -171,10 +171,10 @@ describe("observation and evaluation (property)", () => {
 
     it("any output parses to an observation, and its evaluation is consistent with itself", () => {
         fc.assert(
-            fc.property(fc.oneof(anyText(500), framed), fc.boolean(), fc.constantFrom("configured" as const, "established" as const), fc.boolean(), (stdout, enabled, waitFor, failClosed) => {
+            fc.property(fc.oneof(anyText(500), framed), fc.boolean(), fc.constantFrom("configured" as const, "established" as const), fc.boolean(), fc.boolean(), (stdout, enabled, waitFor, failClosed, natTraversal) => {
                 const o = parseObservation("n1", stdout, B, new Date(0));
                 expect(JSON.parse(JSON.stringify(o))).toEqual(o);
-                const r = evaluateNode({ node: "n1", systemId: "sid-n1", peers, enabled, waitFor, failClosed }, o);
+                const r = evaluateNode({ node: "n1", systemId: "sid-n1", peers, enabled, waitFor, failClosed, natTraversal }, o);
                 if (r.health === "protected") expect(r.problems).toEqual([]);
                 if (r.ready) expect(r.health === "protected" || r.health === "disabled").toBe(true);
                 if (!o.tunnelsShow.ok) expect(r.ready).toBe(false);

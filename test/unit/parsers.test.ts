@@ -61,7 +61,7 @@ const FIELD_OF: Array<[keyof TunnelReport, string]> = [
 const ALL_KEYS: Array<keyof TunnelReport> = [
     "interface", "version", "state", "stateDetail", "tunnelType", "localIp", "remoteIp",
     "addressFamily", "localCert", "localName", "localKey", "remoteCert", "remoteName", "caCert",
-    "ofport", "policies", "securityAssociations", "activeConnections",
+    "forceEncapsulation", "ofport", "policies", "securityAssociations", "activeConnections",
 ];
 
 interface TunnelCase {
@@ -92,8 +92,17 @@ const tunnelCases: TunnelCase[] = [
                 expect(r.caCert).toBe("/etc/ipsec.d/cacerts/cacert.pem");
             }
             expect(new Set(reports.map((r) => r.ofport))).toEqual(new Set([1, 2]));
+            // `Custom Options: {}`: nothing forced.
+            for (const r of reports) expect("forceEncapsulation" in r).toBe(false);
         },
     })),
+    {
+        file: "tunnels-show-3node-forceencaps-n2.txt",
+        expect: [
+            { interface: "ovn-82ba65-0", version: 4, state: "CONFIGURED", localIp: "10.213.0.12", remoteIp: "10.213.0.11", forceEncapsulation: true, policies: 4 },
+            { interface: "ovn-30f16f-0", version: 4, state: "CONFIGURED", localIp: "10.213.0.12", remoteIp: "10.213.0.13", forceEncapsulation: true, policies: 4 },
+        ],
+    },
     {
         file: "tunnels-show-after-ike-acquire-sa-n1.txt",
         expect: [
@@ -248,6 +257,20 @@ describe("parseTunnelsShow tolerance", () => {
             })
             .join("\n");
         expect(parseTunnelsShow(shuffled)).toEqual(parsed);
+    });
+
+    it("reads forced UDP encapsulation from Custom Options, and nothing else of them", () => {
+        const block = fixture("tunnels-show-3node-forceencaps-n2.txt").split("\n\n")[0];
+        const withOptions = (options: string) => parseTunnelsShow(block.replace("{'forceencaps': 'yes'}", options))[0];
+        expect(withOptions("{'forceencaps': 'yes'}").forceEncapsulation).toBe(true);
+        expect(withOptions("{'encapsulation': 'yes', 'forceencaps': 'yes'}").forceEncapsulation).toBe(true);
+        for (const options of ["{}", "{'forceencaps': 'no'}", "{'encapsulation': 'yes'}", "None", "{'psk': 'forceencaps yes'}"]) {
+            const r = withOptions(options);
+            expect([options, "forceEncapsulation" in r]).toEqual([options, false]);
+            expect(JSON.stringify(r)).not.toContain("psk");
+        }
+        // A later Custom Options line of the same block replaces an earlier one.
+        expect(parseTunnelsShow(block.replace("  Ofport:", "  Custom Options: {}\n  Ofport:"))[0].forceEncapsulation).toBeUndefined();
     });
 
     it("does not let remote keys reach Object.prototype members", () => {

@@ -123,6 +123,7 @@ describe("code that runs inside the providers, serialized", () => {
             enabled: true,
             waitFor: "established" as const,
             failClosed: false,
+            natTraversal: false,
         };
         // Real observe-script framing around real captures, parsed serialized as in the host.
         const b = "@@koi-0123456789abcdef@@";

@@ -64,6 +64,7 @@ const cases: Array<[string, unknown, RegExp]> = [
     ["kubectl not on PATH", { ...base, access: { kubectl: { binary: "kubectl-that-does-not-exist" } } }, /access\.kubectl\.binary "kubectl-that-does-not-exist": is not an installed program/],
     ["command prefix program missing", { ...base, access: cmd({ prefix: ["no-such-transport-program", "{target}"] }) }, /access\.command\.prefix\[0\] "no-such-transport-program": is not an installed program/],
     ["failClosed not boolean", { ...base, failClosed: "yes" }, /failClosed "yes": must be true or false/],
+    ["natTraversal not boolean", { ...base, natTraversal: "true" }, /natTraversal "true": must be true or false/],
     ["exec timeout below 5 s", { ...base, execTimeoutSeconds: 4 }, /execTimeoutSeconds 4: must be an integer from 5 to 600/],
     ["ECDSA node keys", { ...base, certificate: { algorithm: "ECDSA-P256" } }, /certificate\.algorithm "ECDSA-P256": node keys must be RSA/],
     ["unknown key algorithm", { ...base, certificate: { algorithm: "DSA" } }, /certificate\.algorithm "DSA": must be one of RSA2048/],
@@ -119,6 +120,7 @@ describe("validateArgs", () => {
             exec: { timeoutSeconds: 60, retries: 2 },
             publishSecrets: true,
             failClosed: false,
+            natTraversal: false,
             secretNamespace: "kube-system",
         });
     });
