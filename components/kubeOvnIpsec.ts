@@ -19,6 +19,7 @@ import { Preflight } from "./cluster/preflight";
 import { createCaSecret, createNodeSecret, nodeSecretName } from "./kubernetes/secrets";
 import { NodeIpsec } from "./node/nodeIpsec";
 import { createCa, createNodeCertificate } from "./pki/certificates";
+import { CertificateExpiry, expiryOf } from "./pki/expiry";
 import { IpsecStatusResource } from "./status/ipsecStatusResource";
 import type { NodeHealth, NodeStatusReport } from "./status/nodeStatus";
 import { IpsecReadiness } from "./status/readiness";
@@ -61,6 +62,10 @@ export interface NodeInstallation {
     certificateSerial?: string;
     /** RFC 3339 end of validity, from the tls provider. */
     certificateNotAfter: string;
+    /** Whole days until certificateNotAfter, when the program ran (negative once expired). */
+    certificateDaysLeft?: number;
+    /** The next `up` renews the certificate: it is inside `certificate.earlyRenewalHours` of its end. */
+    certificateRenewsOnNextUp?: boolean;
     /** This component started ovs-monitor-ipsec on the node (destroy stops only what it started). */
     startedMonitor: boolean;
     /** This component started strongSwan on the node. */
@@ -109,6 +114,7 @@ function digest(value: unknown): string {
 
 interface ComponentOutputs {
     caCertPem: pulumi.Output<string>;
+    caExpiry: pulumi.Output<CertificateExpiry | undefined>;
     enabled: pulumi.Output<boolean>;
     status: pulumi.Output<IpsecStatus>;
     nodes: pulumi.Output<NodeInstallation[]>;
@@ -134,6 +140,11 @@ function withoutPromiseStackTraces<T>(build: () => T): T {
 export class KubeOvnIpsec extends pulumi.ComponentResource {
     /** The CA certificate (public); the CA key stays in Pulumi state, encrypted. */
     public readonly caCertPem: pulumi.Output<string>;
+    /**
+     * The CA's end of validity and days left. It renews only once expired (it has no early-renewal
+     * window: a new CA means a new certificate on every node).
+     */
+    public readonly caExpiry: pulumi.Output<CertificateExpiry | undefined>;
     /** nb_global ipsec as set by the last `up` (or read by a refresh). */
     public readonly enabled: pulumi.Output<boolean>;
     /** Per node and per peer, as observed at the end of the last `up`. */
@@ -147,6 +158,7 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
         super(COMPONENT_TYPE, name, {}, opts);
         const outputs = withoutPromiseStackTraces(() => this.build(name, settings));
         this.caCertPem = outputs.caCertPem;
+        this.caExpiry = outputs.caExpiry;
         this.enabled = outputs.enabled;
         this.status = outputs.status;
         this.nodes = outputs.nodes;
@@ -232,8 +244,9 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
 
         const nodes = pulumi.all(
             certs.map(({ node, pki }, i) =>
-                pulumi.all([pki.cert.certPem, pki.cert.validityEndTime, nodeResources[i].installed, status.reports]).apply(
-                    ([pem, notAfter, installed, reports]): NodeInstallation => ({
+                pulumi.all([pki.cert.certPem, pki.cert.validityEndTime, nodeResources[i].installed, status.reports]).apply(([pem, notAfter, installed, reports]): NodeInstallation => {
+                    const expiry = expiryOf(notAfter ?? "", settings.certificate.earlyRenewalHours, new Date());
+                    return {
                         name: node.name,
                         systemId: node.systemId,
                         secretName: settings.publishSecrets ? nodeSecretName(node.name) : undefined,
@@ -242,15 +255,18 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
                         caCertPath: installed?.caCertPath ?? undefined,
                         certificateSerial: (pem ? serialOf(pem) : null) ?? undefined,
                         certificateNotAfter: notAfter ?? "",
+                        certificateDaysLeft: expiry?.daysLeft,
+                        certificateRenewsOnNextUp: expiry?.renewsOnNextUp,
                         startedMonitor: installed?.startedMonitor ?? false,
                         startedIkeDaemon: installed?.startedIkeDaemon ?? false,
                         live: liveOf((reports ?? []).find((r) => r.node === node.name)),
-                    }),
-                ),
+                    };
+                }),
             ),
         );
         return {
             caCertPem,
+            caExpiry: ca.cert.validityEndTime.apply((end) => expiryOf(end ?? "", 0, new Date()) ?? undefined),
             enabled: ipsecSwitch.enabled,
             status: pulumi.all([status.reports, status.summary]).apply(([reports, summary]) => ({ nodes: reports ?? [], summary })),
             nodes,

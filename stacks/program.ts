@@ -59,6 +59,7 @@ export async function runStack(cfg: StackConfig): Promise<Record<string, pulumi.
     return {
         enabled: ipsec.enabled,
         caCertPem: ipsec.caCertPem,
+        caExpiry: ipsec.caExpiry,
         nodes: ipsec.nodes,
         tunnels: ipsec.status.apply((s) =>
             s.nodes.flatMap((n) =>

@@ -226,6 +226,42 @@ describe("3. rotation", () => {
         expect((last.outputs.summary as { ready: boolean }).ready).toBe(true);
         expect(lab.nodes.map((n) => servicePids(lab, n.name))).toEqual(pidsBefore);
     });
+
+    it("certificates ending inside the window: the outputs say so, a preview shows the renewal, the next up renews", async () => {
+        type Expiry = { certificateNotAfter: string; certificateDaysLeft: number; certificateRenewsOnNextUp: boolean; name: string };
+        const DAY = 24 * 3600 * 1000;
+        /** The days left the program may have computed at any moment of [from, to]. */
+        const daysLeftDuring = (notAfter: string, from: number, to: number) => new Set([Math.floor((Date.parse(notAfter) - from) / DAY), Math.floor((Date.parse(notAfter) - to) / DAY)]);
+        // New certificates made 345 days ago (the tls double's clock): they end in about 20 days,
+        // inside the default 30-day window, while the program runs today.
+        let from = Date.now();
+        const aged = await h.up({ config: configFor(lab), now: new Date(from - 345 * DAY), replace: lab.nodes.map((n) => `kube-ovn-ipsec-${n.name}-key`) });
+        let to = Date.now();
+        for (const n of aged.outputs.nodes as Expiry[]) {
+            expect(daysLeftDuring(n.certificateNotAfter, from, to)).toContain(n.certificateDaysLeft);
+            expect(n.certificateDaysLeft).toBeLessThan(30);
+            expect([n.name, n.certificateRenewsOnNextUp]).toEqual([n.name, true]);
+        }
+        const ca = aged.outputs.caExpiry as { notAfter: string; daysLeft: number; renewsOnNextUp: boolean };
+        expect(daysLeftDuring(ca.notAfter, from, to)).toContain(ca.daysLeft);
+        expect(ca.renewsOnNextUp).toBe(false);
+
+        // A preview today shows each certificate replaced and each node updated; it changes nothing.
+        const preview = await h.preview({ config: configFor(lab) });
+        const opOf = (name: string) => preview.steps.find((s) => s.name === name && s.op !== "read")?.op;
+        for (const n of lab.nodes) expect([n.name, opOf(`kube-ovn-ipsec-${n.name}-cert`), opOf(`kube-ovn-ipsec-${n.name}`)]).toEqual([n.name, "replace", "update"]);
+        expect(opOf("kube-ovn-ipsec-ca")).toBe("same");
+
+        from = Date.now();
+        last = await h.up({ config: configFor(lab) });
+        to = Date.now();
+        for (const n of last.outputs.nodes as Expiry[]) {
+            expect(daysLeftDuring(n.certificateNotAfter, from, to)).toContain(n.certificateDaysLeft);
+            expect(n.certificateDaysLeft).toBeGreaterThan(300);
+            expect([n.name, n.certificateRenewsOnNextUp]).toEqual([n.name, false]);
+        }
+        expect((last.outputs.summary as { ready: boolean }).ready).toBe(true);
+    });
 });
 
 describe("4. nodes join and leave", () => {

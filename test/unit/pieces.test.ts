@@ -1,7 +1,8 @@
 /**
  * Small pure pieces the node scripts and the providers rely on: OVSDB's string form, image
  * references, the cause a failing command's text names, the program lookup, the facts an
- * observation is parsed from, and the drift a node shows against what the stack wants.
+ * observation is parsed from, the drift a node shows against what the stack wants, and a
+ * certificate's expiry as the outputs report it.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -10,6 +11,7 @@ import { parseImageReference } from "../../components/cluster/imageReference";
 import { nodeDrift } from "../../components/node/drift";
 import { nodeFilePaths } from "../../components/node/nodeFiles";
 import { NodeObservation, parseObservation, unreadableNode } from "../../components/observe/nodeObservation";
+import { expiryOf } from "../../components/pki/expiry";
 import { classifyFailure } from "../../components/transport/failureCause";
 import { ovsdbQuote, parseOvsdbString } from "../../components/transport/ovsdbString";
 import { MAX_SECTION_BYTES } from "../../components/transport/scriptKit";
@@ -69,6 +71,33 @@ describe("the cause a command's message names", () => {
 
     it("names no cause it cannot see", () => {
         expect(classifyFailure("ovs-vsctl set other_config: something odd happened")).toBeNull();
+    });
+});
+
+describe("certificate expiry", () => {
+    const notAfter = "2027-01-31T12:00:00Z";
+    const end = Date.parse(notAfter);
+    const H = 3600 * 1000;
+
+    it("renews from exactly earlyRenewalHours before the end, not a millisecond earlier", () => {
+        expect(expiryOf(notAfter, 720, new Date(end - 720 * H))?.renewsOnNextUp).toBe(true);
+        expect(expiryOf(notAfter, 720, new Date(end - 720 * H - 1))?.renewsOnNextUp).toBe(false);
+        // No window (the CA): only once expired.
+        expect(expiryOf(notAfter, 0, new Date(end - 1))?.renewsOnNextUp).toBe(false);
+        expect(expiryOf(notAfter, 0, new Date(end))?.renewsOnNextUp).toBe(true);
+    });
+
+    it("counts whole days left, negative once expired", () => {
+        expect(expiryOf(notAfter, 0, new Date(end - 10 * 24 * H))?.daysLeft).toBe(10);
+        expect(expiryOf(notAfter, 0, new Date(end - 10 * 24 * H + 1))?.daysLeft).toBe(9);
+        expect(expiryOf(notAfter, 0, new Date(end - 1))?.daysLeft).toBe(0);
+        expect(expiryOf(notAfter, 0, new Date(end + 1))?.daysLeft).toBe(-1);
+        expect(expiryOf(notAfter, 0, new Date(end))).toEqual({ notAfter, daysLeft: 0, renewsOnNextUp: true });
+    });
+
+    it("has nothing to say about a time it cannot read", () => {
+        expect(expiryOf("", 720, new Date())).toBeNull();
+        expect(expiryOf("not a time", 720, new Date())).toBeNull();
     });
 });
 
