@@ -22,6 +22,8 @@ const STACK = "dev";
 const TOKEN = "kube-ovn-ipsec:index:KubeOvnIpsec";
 /** What the mock tls provider answers as the CA's certPem. */
 const CA_PEM = `-----BEGIN CERTIFICATE-----\n${Buffer.from("the CA of this test").toString("base64")}\n-----END CERTIFICATE-----\n`;
+/** The CA's end of validity in this test: 100 days from when the test started. */
+const CA_NOT_AFTER = new Date(Date.now() + 100 * 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, "Z");
 
 interface Registration {
     type: string;
@@ -67,9 +69,9 @@ beforeAll(async () => {
             const res = new resproto.RegisterResourceResponse();
             res.setUrn(urnOf(PROJECT, STACK, reg.parent || null, reg.type, reg.name));
             if (reg.custom) res.setId(`${reg.name}-id`);
-            // As Pulumi's mocks: the inputs are the state; only the CA certificate gets the one
-            // output a provider would compute that the test follows to the component's outputs.
-            const state = reg.type === "tls:index/selfSignedCert:SelfSignedCert" ? { ...object, certPem: CA_PEM } : object;
+            // As Pulumi's mocks: the inputs are the state; only the CA certificate gets the
+            // outputs a provider would compute that the test follows to the component's outputs.
+            const state = reg.type === "tls:index/selfSignedCert:SelfSignedCert" ? { ...object, certPem: CA_PEM, validityEndTime: CA_NOT_AFTER } : object;
             res.setObject(structproto.Struct.fromJavaScript(state as Record<string, structproto.JavaScriptValue>));
             return res;
         },
@@ -120,7 +122,7 @@ describe("the package as a component provider (run-plugin over gRPC)", () => {
         expect(component.isComponent).toBe(true);
         expect(Object.keys(component.inputProperties).sort()).toEqual(declaredProperties("KubeOvnIpsecArgs").sort());
         expect(component.requiredInputs).toEqual(["nodes"]);
-        expect(Object.keys(component.properties).sort()).toEqual(["caCertPem", "enabled", "nodes", "status"]);
+        expect(Object.keys(component.properties).sort()).toEqual(["caCertPem", "caExpiry", "enabled", "nodes", "status"]);
         // Access: two optional, separate objects (the schema has no unions).
         expect(Object.keys(schema.types["kube-ovn-ipsec:index:Access"].properties ?? {}).sort()).toEqual(["command", "kubectl"]);
         expect(Object.keys(schema.types["kube-ovn-ipsec:index:KubectlAccess"].properties ?? {}).sort()).toEqual(declaredProperties("KubectlAccess").sort());
@@ -204,6 +206,8 @@ describe("the package as a component provider (run-plugin over gRPC)", () => {
         const state = fromStruct(res.getState());
         expect(Object.keys(state).sort()).toEqual(Object.keys(schema.resources[TOKEN].properties).sort());
         expect(state.caCertPem).toBe(CA_PEM);
+        // 100 days minus the seconds since the test started.
+        expect(state.caExpiry).toEqual({ notAfter: CA_NOT_AFTER, daysLeft: 99, renewsOnNextUp: false });
         expect((state.nodes as Array<{ name: string }>).map((n) => n.name)).toEqual(nodes.map((n) => n.name));
     });
 
