@@ -6,6 +6,7 @@
 import { CERT_KEYS, CertKey } from "../node/ovsdbRecord";
 import { parseOvsdbString } from "../transport/ovsdbString";
 import { MAX_SECTION_BYTES, parseFacts, parseSections } from "../transport/scriptKit";
+import { MAX_STUCK_IKE_SAS } from "./observeScript";
 
 /** A file we installed, compared with the manifest we left next to it. */
 export type FileState = "ok" | "missing" | "changed" | "unknown";
@@ -46,6 +47,8 @@ export interface NodeObservation {
     guard: GuardObservation;
     tunnelsShow: ToolOutput;
     ipsecStatus: ToolOutput;
+    /** IKE SAs (`name[id]`) still CONNECTING a couple of seconds after `ipsec status` was read: unanswered. */
+    ikeStuck: string[];
 }
 
 export interface GuardObservation {
@@ -119,6 +122,7 @@ export function parseObservation(node: string, stdout: string, boundary: string,
         },
         tunnelsShow: toolOutput(sections.get("tunnels"), codes.tunnels_rc),
         ipsecStatus: toolOutput(sections.get("ike"), codes.ike_rc),
+        ikeStuck: (sections.get("ike_stuck") ?? "").split("\n").map((l) => l.trim()).filter((l) => /^\S+\[\d{1,10}\]$/.test(l)).slice(0, MAX_STUCK_IKE_SAS),
     };
 }
 
@@ -145,5 +149,6 @@ export function unreadableNode(node: string, error: string, observedAt: Date): N
         guard: { tool: false, jumps: 0, chain: false, addresses: [], wanted: [], drops: 0, invalid: [] },
         tunnelsShow: { ok: false, text: "", truncated: false },
         ipsecStatus: { ok: false, text: "", truncated: false },
+        ikeStuck: [],
     };
 }

@@ -64,6 +64,29 @@ guard_facts
 `;
 }
 
+/** How long an IKE SA must stay CONNECTING to count as unanswered (IKE on a LAN takes milliseconds). */
+export const IKE_STUCK_SECONDS = 2;
+/** At most this many stuck IKE SAs are listed. */
+export const MAX_STUCK_IKE_SAS = 1000;
+
+/**
+ * The `ike_stuck` section: the IKE SAs (`name[id]`) that were CONNECTING in the status just read
+ * and still are IKE_STUCK_SECONDS later: their peer does not answer. Costs nothing on a node
+ * with no CONNECTING SA; otherwise it waits for them to leave CONNECTING, at most that long.
+ */
+function stuckIkeLines(): string {
+    return `section ike_stuck
+if [ "$irc" = 0 ]; then
+    connecting() { bounded 5 ipsec status 2>/dev/null | sed -n 's/^ *\\([^ ]*\\[[0-9]*\\]\\): CONNECTING, .*/\\1/p' | head -n ${MAX_STUCK_IKE_SAS}; }
+    c0=$(connecting)
+    if [ -n "$c0" ]; then
+        still() { connecting | grep -xF -e "$c0"; }
+        none_left() { ! still >/dev/null; }
+        wait_until ${IKE_STUCK_SECONDS} none_left || still
+    fi
+fi`;
+}
+
 export function observeScript(p: ObserveScriptParams): string {
     const peers = p.peerSystemIds.map(q).join(" ");
     const cap = MAX_SECTION_BYTES + 1; // one byte more than we keep: the parser then knows it was cut
@@ -99,6 +122,7 @@ echo
 section ike
 irc=$( { { bounded 5 ipsec status 2>/dev/null; echo $? >&4; } | head -c ${cap} >&3; } 4>&1 )
 echo
+${stuckIkeLines()}
 section codes
 printf 'tunnels_rc=%s\\nike_rc=%s\\n' "$trc" "$irc"
 `;

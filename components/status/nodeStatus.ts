@@ -8,7 +8,7 @@ import type { NodeObservation } from "../observe/nodeObservation";
 import { CERT_KEYS } from "../node/ovsdbRecord";
 import { parseIpsecStatus } from "./ipsecStatus";
 import { parseTunnelsShow } from "./tunnelsShow";
-import type { IkeDaemonReport, TunnelReport } from "./types";
+import type { IkeDaemonReport, IkeSaReport, TunnelReport } from "./types";
 
 export interface PeerTunnelReport extends TunnelReport {
     /** Node name of the remote end (only tunnels to our nodes are reported). */
@@ -19,6 +19,20 @@ export interface PeerTunnelReport extends TunnelReport {
     childSasInstalled: number;
     /** CONFIGURED, IKE SA up, and CHILD SAs installed both ways: traffic is encrypted. */
     established: boolean;
+    /**
+     * IKE with this peer gets no answer: an IKE SA stayed CONNECTING for seconds (its UDP 500 or
+     * 4500 blocked?). Unset: not seen.
+     */
+    ikeNoAnswer?: boolean;
+}
+
+/** Why an IKE SA that stays CONNECTING is stuck, from what `ipsec status` shows of it. */
+function unansweredIke(sa: IkeSaReport): string {
+    // A responder's half-open SA has no connection yet: the initiator's IKE_AUTH never came.
+    if (sa.name === "(unnamed)") return "its IKE_SA_INIT arrived on UDP 500, but its IKE_AUTH (UDP 4500) never did";
+    // The initiator sets its own identity only once IKE_SA_INIT was answered.
+    if (sa.localId === null || sa.localId === "%any") return "IKE_SA_INIT to its UDP 500 got no answer";
+    return "it answered IKE_SA_INIT on UDP 500, but IKE_AUTH to its UDP 4500 got no answer";
 }
 
 /**
@@ -268,6 +282,17 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         reports.push({ ...t, peerNode, ikeEstablished, childSasInstalled: inbound + outbound, established: t.state === "CONFIGURED" && ikeEstablished && inbound > 0 && outbound > 0 });
     }
 
+    // IKE SAs that stayed CONNECTING while the observe script watched: named per peer, by address.
+    const stuck = new Map<string, IkeSaReport>();
+    for (const sa of ike.ikeSas) if (sa.state === "CONNECTING" && sa.remoteIp !== null && o.ikeStuck.includes(`${sa.name}[${sa.id}]`) && !stuck.has(sa.remoteIp)) stuck.set(sa.remoteIp, sa);
+    const unanswered: string[] = [];
+    for (const t of reports) {
+        const sa = t.remoteIp === undefined ? undefined : stuck.get(t.remoteIp);
+        if (sa === undefined || t.established) continue;
+        t.ikeNoAnswer = true;
+        unanswered.push(`IKE with ${t.peerNode} (${t.remoteIp}) gets no answer: ${unansweredIke(sa)}`);
+    }
+
     const ours = (t: PeerTunnelReport) => isOurConfiguredTunnel(expect.systemId, t);
     const configuredPeers = new Set(reports.filter(ours).map((t) => t.peerNode));
     const protectedPeers = new Set(reports.filter((t) => protectsPeer(expect.systemId, t)).map((t) => t.peerNode));
@@ -290,6 +315,9 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         if (unconfigured.length > 0 && o.monitorRunning) problems.push(`no CONFIGURED IPsec tunnel to ${listNames(unconfigured)}`);
         if (noPolicy.length > 0) problems.push(`no kernel IPsec policy for the tunnel(s) to ${listNames(noPolicy)}`);
         if (guardWanted && !guardInstalled) problems.push("the fail-closed guard is not installed");
+        // Not a problem either: nothing is sent in plain text (the policies hold it), but nothing
+        // reaches that peer. Said with the impact and what to do.
+        warnings.push(...unanswered);
         if (unforced.length > 0) warnings.push(`UDP encapsulation is not forced on the tunnel(s) to ${listNames(unforced)} (natTraversal): OVN has not passed nb_global options:ipsec_forceencaps to them yet, or this OVN does not support it (seen working on OVN 23.03)`);
         if (guardWanted && o.guard.invalid.length > 0) warnings.push(`Geneve interfaces with remote addresses that are not IP addresses are not covered by the fail-closed guard: ${o.guard.invalid.map((a) => JSON.stringify(a)).join(", ")}`);
     }
@@ -308,6 +336,10 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
                 ? `Geneve traffic between ${expect.node} and its ${expect.peers.length} peer(s) is protected now, but the node is not set up as kube-ovn-ipsec left it (see problems): it may stop being protected`
                 : `Geneve traffic between ${expect.node} and ${k === expect.peers.length ? "its" : `${k} of its`} ${expect.peers.length} peer(s) is not protected: ${how}`;
         action = "run `pulumi up`: it repairs this node (files, OVSDB keys, daemons, guard) and touches no healthy node";
+    } else if (health === "protected" && unanswered.length > 0) {
+        const peersHeld = reports.filter((t) => t.ikeNoAnswer === true).map((t) => t.peerNode);
+        impact = `Geneve traffic between ${expect.node} and ${listNames(peersHeld)} is held by the IPsec policies (dropped, never sent in plain text) until IKE gets through`;
+        action = "open UDP 500 and 4500 between the nodes' tunnel addresses (firewalls, security groups, network policies on the hosts), as Kube-OVN's IPsec page requires; IKE retries by itself";
     } else if (health === "disabled") {
         impact = "IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted";
         // Certificates and daemons are kept while disabled, so that enabling again is quick.

@@ -359,3 +359,38 @@ describe("7. waitFor=established cannot be met without ESP", () => {
         expect(ok.outputs.summary).toMatchObject({ ready: true, configured: 6 });
     });
 });
+
+describe("8. IKE that cannot get through (UDP 500 blocked between two nodes)", () => {
+    it("names exactly that pair, on both of its nodes, with the cause; the established error says so too", async () => {
+        const [a, b, c] = lab.nodes;
+        // netfilter in a's network namespace: IKE's UDP 500 to and from b dropped, both ways.
+        const rules = [`OUTPUT -p udp -d ${b.ip} --dport 500 -j DROP`, `INPUT -p udp -s ${b.ip} --dport 500 -j DROP`];
+        for (const r of rules) podOk(lab, a.target, `iptables -I ${r}`);
+        try {
+            for (const [from, to] of [[a, b], [b, a], [a, c], [c, a]]) triggerIke(lab, from, to);
+            await waitFor(`${a.name}'s IKE to ${b.name} CONNECTING`, () => / CONNECTING, .*\.\.\.\S+\[/.test(podSh(lab, a.target, "ipsec status").stdout), 10_000);
+            await waitFor(`${a.name}'s IKE SA with ${c.name}`, () => ikePeers(lab, a).includes(c.systemId), 20_000);
+
+            type Report = { node: string; warnings: string[]; ready: boolean; tunnels: Array<{ peerNode: string; ikeNoAnswer?: boolean }> };
+            const reached = await h.up({ config: configFor(lab) });
+            const reports = (reached.outputs.status as { nodes: Report[] }).nodes;
+            const heldPeers = (n: LabNode) => reports.find((r) => r.node === n.name)?.tunnels.filter((t) => t.ikeNoAnswer).map((t) => t.peerNode);
+            expect([heldPeers(a), heldPeers(b), heldPeers(c)]).toEqual([[b.name], [a.name], []]);
+            const warningsOf = (n: LabNode) => reports.find((r) => r.node === n.name)?.warnings;
+            expect(warningsOf(a)).toEqual([`IKE with ${b.name} (${b.ip}) gets no answer: IKE_SA_INIT to its UDP 500 got no answer`]);
+            expect(warningsOf(b)).toEqual([`IKE with ${a.name} (${a.ip}) gets no answer: IKE_SA_INIT to its UDP 500 got no answer`]);
+            expect(warningsOf(c)).toEqual([]);
+            // Configured is still met: the configuration is right, the network is not.
+            expect((reached.outputs.summary as { ready: boolean }).ready).toBe(true);
+
+            const error = (await h.up({ config: configFor(lab, { waitFor: "established", timeoutSeconds: 6 }) }).catch((e: unknown) => e)) as HarnessError;
+            const message = error.failures.find((f) => f.name === "kube-ovn-ipsec-readiness")?.message ?? "";
+            expect(message).toMatch(new RegExp(`${a.name}: .*IKE with ${b.name} \\(${b.ip.replace(/\./g, "\\.")}\\) gets no answer: IKE_SA_INIT to its UDP 500 got no answer`));
+            expect(message).toMatch(new RegExp(`${b.name}: .*IKE with ${a.name} \\(${a.ip.replace(/\./g, "\\.")}\\) gets no answer`));
+            const cLine = message.split("\n").find((l) => l.includes(`${c.name}:`)) ?? "";
+            expect(cLine).not.toContain("gets no answer");
+        } finally {
+            for (const r of rules) podSh(lab, a.target, `iptables -D ${r}`);
+        }
+    });
+});

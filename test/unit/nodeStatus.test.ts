@@ -38,6 +38,7 @@ const observed = (over: Partial<NodeObservation> = {}, tunnels = fixture("tunnel
     guard: { tool: true, jumps: 0, chain: false, addresses: [], wanted: ["10.99.0.12", "10.99.0.13"], drops: 0, invalid: [] },
     tunnelsShow: { ok: true, text: tunnels, truncated: false },
     ipsecStatus: { ok: true, text: ike, truncated: false },
+    ikeStuck: [],
     ...over,
 });
 /** What a pod restart leaves: daemons dead, /etc/ipsec.d back to the image, OVSDB keys kept. */
@@ -211,6 +212,44 @@ describe("a node that is not encrypting says so", () => {
         const r = evaluateNode(expect1({ failClosed: true }), observed());
         expect(r.health).toBe("notProtected");
         expect(r.problems).toEqual(["the fail-closed guard is not installed"]);
+    });
+
+    describe("IKE that gets no answer (UDP 500/4500 blocked between two lab nodes; real captures)", () => {
+        // The lab these were captured on: worker .12, control-plane .11, worker2 .13.
+        const WORKER = "1cf67534-773c-477f-aab3-a68f109e564e";
+        const CP = "7f447840-c407-4f4a-a7e6-d1dd526617ba";
+        const W2 = "63c90f04-b694-4204-b2b3-00e288d3482a";
+        const worker: Expectation = { node: "kube-ovn-worker", systemId: WORKER, peers: [{ name: "kube-ovn-control-plane", systemId: CP }, { name: "kube-ovn-worker2", systemId: W2 }], enabled: true, waitFor: "established", failClosed: false, natTraversal: false };
+        const cp: Expectation = { ...worker, node: "kube-ovn-control-plane", systemId: CP, peers: [{ name: "kube-ovn-worker", systemId: WORKER }, { name: "kube-ovn-worker2", systemId: W2 }] };
+        const on = (x: Expectation, tunnels: string, ike: string, ikeStuck: string[]) => evaluateNode(x, observed({ systemId: x.systemId, ikeStuck }, fixture(tunnels), fixture(ike)));
+        /** The name[id] of the CONNECTING SA in a capture, as the observe script lists it. */
+        const connectingIn = (ike: string) => fixture(ike).split("\n").filter((l) => l.includes(": CONNECTING, ")).map((l) => l.trim().split(":")[0]);
+
+        it("UDP 500 blocked: the pair is named on the initiator, with IKE_SA_INIT unanswered; the other peer is fine", () => {
+            const ike = "ipsec-status-ike-sa-init-unanswered.txt";
+            const r = on(worker, "tunnels-show-ike-lab-worker.txt", ike, connectingIn(ike));
+            expect(r.tunnels.filter((t) => t.ikeNoAnswer).map((t) => t.peerNode)).toEqual(["kube-ovn-worker2"]);
+            expect(r.warnings).toEqual(["IKE with kube-ovn-worker2 (10.213.0.13) gets no answer: IKE_SA_INIT to its UDP 500 got no answer"]);
+            expect(r.health).toBe("protected");
+            expect(r.impact).toContain("kube-ovn-worker2 is held by the IPsec policies");
+            expect(r.action).toContain("open UDP 500 and 4500");
+            expect(describeNode(r)).toContain("warnings: IKE with kube-ovn-worker2 (10.213.0.13) gets no answer");
+            expect(r.ready).toBe(false);
+        });
+
+        it("UDP 4500 blocked: IKE_AUTH unanswered on the initiator, never arrived on the responder", () => {
+            const initiator = "ipsec-status-ike-auth-unanswered-initiator.txt";
+            const responder = "ipsec-status-ike-auth-unanswered-responder.txt";
+            expect(on(worker, "tunnels-show-ike-lab-worker.txt", initiator, connectingIn(initiator)).warnings).toEqual(["IKE with kube-ovn-control-plane (10.213.0.11) gets no answer: it answered IKE_SA_INIT on UDP 500, but IKE_AUTH to its UDP 4500 got no answer"]);
+            expect(on(cp, "tunnels-show-ike-lab-control-plane.txt", responder, connectingIn(responder)).warnings).toEqual(["IKE with kube-ovn-worker (10.213.0.12) gets no answer: its IKE_SA_INIT arrived on UDP 500, but its IKE_AUTH (UDP 4500) never did"]);
+        });
+
+        it("a CONNECTING SA the observe script did not see stay stuck is no finding (a negotiation in progress)", () => {
+            const r = on(worker, "tunnels-show-ike-lab-worker.txt", "ipsec-status-ike-sa-init-unanswered.txt", []);
+            expect([r.warnings, r.impact, r.tunnels.some((t) => t.ikeNoAnswer)]).toEqual([[], undefined, false]);
+            // A stuck name that is not CONNECTING in the status read (it left in between) neither.
+            expect(on(worker, "tunnels-show-ike-lab-worker.txt", "ipsec-status-ike-sa-init-unanswered.txt", ["ovn-7f4478-0-in-1[3]"]).warnings).toEqual([]);
+        });
     });
 
     describe("natTraversal", () => {

@@ -219,6 +219,13 @@ describe("observations and drift", () => {
         expect(Buffer.byteLength(o.tunnelsShow.text)).toBe(MAX_SECTION_BYTES);
     });
 
+    it("lists the IKE SAs the script saw stay CONNECTING, each a name[id], nothing else", () => {
+        const withStuck = (lines: string[]) => parseObservation("n1", framed(healthyFacts).replace(`${b} codes`, [`${b} ike_stuck`, ...lines, `${b} codes`].join("\n")), b, at).ikeStuck;
+        expect(withStuck(["ovn-63c90f-0-in-1[4]", "   (unnamed)[2]  "])).toEqual(["ovn-63c90f-0-in-1[4]", "(unnamed)[2]"]);
+        expect(withStuck(["", "not an SA", "x[]", "a b[1]", "y[12345678901]"])).toEqual([]);
+        expect(parseObservation("n1", framed(healthyFacts), b, at).ikeStuck).toEqual([]);
+    });
+
     it("reads every fact as the node printed it, with no default standing in for a value", () => {
         const set = (changes: Record<string, string | null>) => {
             const kept = healthyFacts.filter((f) => !(f.slice(0, f.indexOf("=")) in changes));
