@@ -123,6 +123,13 @@ export interface CaOptions {
      * certificate: keep `RSA2048` for a stack whose CA was made with that.
      */
     algorithm?: KeyAlgorithm;
+    /**
+     * Bump (2, 3, ...) to rotate the CA: a new CA is made, every node trusts it before any node
+     * changes its certificate, every certificate is re-issued under it, and the old CA is
+     * removed from every node once no node uses it (README, "Rotating the CA"). Any change of
+     * the CA (this, its key algorithm, its subject) goes the same hitless way. Default 1.
+     */
+    generation?: number;
 }
 
 /** What `pulumi up` waits for before it reports success. */

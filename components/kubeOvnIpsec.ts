@@ -14,6 +14,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { X509Certificate, createHash } from "crypto";
 import type { IpsecStatus, KubeOvnIpsecArgs, NodeSpec } from "./args";
+import { CaRetire, CaTrust } from "./cluster/caStages";
 import { IpsecSwitch } from "./cluster/ipsecSwitch";
 import { Preflight } from "./cluster/preflight";
 import { createCaSecret, createNodeSecret, nodeSecretName } from "./kubernetes/secrets";
@@ -201,15 +202,22 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
             .apply(([caPem, pems]) => digest({ nodes: settings.nodes, access, exec, ca: digest(caPem), certs: pems.map((p) => digest(p)) }));
         const preflight = new Preflight(`${name}-preflight`, { access: accessForNodes(access, settings.nodes), exec, nodes: settings.nodes, generation }, child);
 
+        // A changed CA is trusted on every node before any node changes its certificate, and the
+        // old one removed only after every node has (cluster/caTrustProvider.ts).
+        // (Copies: a dynamic resource adds its provider to the object it is given.)
+        const caStage = { access: accessForNodes(access, settings.nodes), exec, parallelism, nodes: settings.nodes, caCertPem };
+        const caTrust = new CaTrust(`${name}-ca-trust`, { ...caStage }, { parent: this, dependsOn: [preflight] });
+
         const guard = settings.failClosed && settings.enabled;
         const nodeResources = certs.map(
             ({ node, pki }) =>
                 new NodeIpsec(
                     `${name}-${node.name}`,
                     { node: node.name, systemId: node.systemId, transport: { access: accessForNode(access, node.name), exec, parallelism }, caCertPem, certPem: pki.cert.certPem, privateKeyPem: pki.privateKeyPem, guard },
-                    { parent: this, dependsOn: [preflight] },
+                    { parent: this, dependsOn: [preflight, caTrust] },
                 ),
         );
+        const caRetire = new CaRetire(`${name}-ca-retire`, { ...caStage }, { parent: this, dependsOn: nodeResources });
 
         const ipsecSwitch = new IpsecSwitch(`${name}-switch`, { enabled: settings.enabled, natTraversal: settings.natTraversal, access: accessForNodes(access, []), exec }, { parent: this, dependsOn: nodeResources });
 
@@ -226,7 +234,7 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
                 waitFor: settings.waitFor,
                 timeoutSeconds: settings.timeoutSeconds,
             },
-            { parent: this, dependsOn: [ipsecSwitch, ...nodeResources] },
+            { parent: this, dependsOn: [ipsecSwitch, caRetire, ...nodeResources] },
         );
         new IpsecReadiness(
             `${name}-readiness`,

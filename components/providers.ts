@@ -3,6 +3,7 @@
  * `require` at run time (package.json `exports["./providers"]`, see dynamic/providerStub.ts).
  * A name here is part of the state format: keep old names working across versions.
  */
+import { caRetireProvider, caTrustProvider } from "./cluster/caTrustProvider";
 import { ipsecSwitchProvider } from "./cluster/ipsecSwitchProvider";
 import { preflightProvider } from "./cluster/preflightProvider";
 import { nodeIpsecProvider } from "./node/nodeIpsecProvider";
@@ -29,5 +30,7 @@ export const Preflight = structSafeResults(preflightProvider);
 export const IpsecSwitch = structSafeResults(ipsecSwitchProvider);
 export const IpsecStatus = structSafeResults(ipsecStatusProvider);
 export const IpsecReadiness = structSafeResults(readinessProvider);
+export const CaTrust = structSafeResults(caTrustProvider);
+export const CaRetire = structSafeResults(caRetireProvider);
 
-export type ProviderName = "NodeIpsec" | "Preflight" | "IpsecSwitch" | "IpsecStatus" | "IpsecReadiness";
+export type ProviderName = "NodeIpsec" | "Preflight" | "IpsecSwitch" | "IpsecStatus" | "IpsecReadiness" | "CaTrust" | "CaRetire";

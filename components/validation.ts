@@ -22,6 +22,7 @@ export interface ResolvedCaOptions {
     commonName: string;
     organization: string;
     validityHours: number;
+    generation: number;
 }
 
 /** The arguments with every default applied; what the rest of the component works from. */
@@ -329,6 +330,7 @@ function validateCa(p: Problems, c: CaOptions | undefined, cert: ResolvedCertifi
         commonName: p.matches("ca.commonName", opts.commonName, SUBJECT_VALUE, "must be 1-64 of A-Z a-z 0-9 space . _ -", "kube-ovn-ipsec CA"),
         organization: p.matches("ca.organization", opts.organization, SUBJECT_VALUE, "must be 1-64 of A-Z a-z 0-9 space . _ -", cert.organization),
         validityHours,
+        generation: p.int("ca.generation", opts.generation, 1, 1, 1_000_000),
     };
 }
 

@@ -103,10 +103,12 @@ out=$( { printf 'certificate %s %s\\n' "$(want certificate)" "$CERT"; printf 'pr
 out=$(mv -f "$MF.koi-tmp" "$MF" 2>&1) || fail_cmd write-manifest "$out" "renaming the manifest into $MF"
 rm -f "$SUMS"
 
-# Older versions of our files (rotation, a changed system-id): nothing points at them any more.
-for f in ${OUR_FILE_GLOBS.join(" ")}; do
+# Older versions of our certificate and key (renewal, rotation, a changed system-id): nothing
+# points at them any more. Other CA files stay: during a CA rotation the peers not re-issued yet
+# still present certificates of the old CA (the rotation's last stage removes it, CaRetire).
+for f in ${OUR_FILE_GLOBS.filter((g) => !g.includes("/cacerts/")).join(" ")}; do
     [ -e "$f" ] || continue
-    [ "$f" = "$CERT" ] || [ "$f" = "$KEY" ] || [ "$f" = "$CA" ] || rm -f "$f"
+    [ "$f" = "$CERT" ] || [ "$f" = "$KEY" ] || rm -f "$f"
 done
 rm -f ${IPSEC_DIR}/certs/*.koi-tmp ${IPSEC_DIR}/private/*.koi-tmp ${IPSEC_DIR}/cacerts/*.koi-tmp ${IPSEC_DIR}/certs/*.koi-sums
 

@@ -38,10 +38,16 @@ export interface CertificateAuthority {
     cert: tls.SelfSignedCert;
 }
 
+/** Resource names of a CA generation: the first keeps the names stacks were created with. */
+export function caResourceName(name: string, generation: number): string {
+    return generation === 1 ? `${name}-ca` : `${name}-ca-g${generation}`;
+}
+
 export function createCa(name: string, ca: ResolvedCaOptions, opts: pulumi.CustomResourceOptions): CertificateAuthority {
-    const key = new tls.PrivateKey(`${name}-ca-key`, keyArgs(ca.algorithm), opts);
+    const base = caResourceName(name, ca.generation);
+    const key = new tls.PrivateKey(`${base}-key`, keyArgs(ca.algorithm), opts);
     const cert = new tls.SelfSignedCert(
-        `${name}-ca`,
+        base,
         {
             privateKeyPem: pulumi.secret(key.privateKeyPem),
             subject: { commonName: ca.commonName, organization: ca.organization },

@@ -8,13 +8,18 @@
 # "cutstdin" passes on only the first 200 bytes of stdin (a transport that cut it short),
 # "nodac" runs the command without CAP_DAC_OVERRIDE (root then obeys file modes),
 # "dropoutput-once" runs the next command to its end but loses its output and fails like a
-# dropped connection (exit 255), then the fault is gone.
+# dropped connection (exit 255), then the fault is gone; "unreachable-apply" is "unreachable"
+# for the apply script only (a node lost between two stages of one run).
 dir=$1; target=$2; shift 2
 now() { date +%s%3N; }
 args=$(printf '%s ' "$@" | awk 'BEGIN { ORS = "\\n" } { print }')
 # printf, not echo: dash's echo would turn the \n we wrote back into newlines.
 printf 'start %s %s %s %s\n' "$(now)" "$$" "$target" "$args" >> "$dir/log"
 fault=$(cat "$dir/fault-$target" 2>/dev/null | awk '{ print $1; exit }')
+case "$fault" in
+    unreachable-apply)
+        case "$args" in *"kube-ovn-ipsec script: apply "*) fault=unreachable ;; esac ;;
+esac
 case "$fault" in
     hang) exec sleep 3600 ;;
     unreachable)

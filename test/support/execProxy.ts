@@ -26,7 +26,7 @@ export class ExecProxy {
         return { ...access, prefix: [this.script, this.dir, "{target}", ...access.prefix] };
     }
 
-    fault(target: string, mode: "hang" | "unreachable" | "cutstdin" | "nodac" | "dropoutput-once" | null): void {
+    fault(target: string, mode: "hang" | "unreachable" | "unreachable-apply" | "cutstdin" | "nodac" | "dropoutput-once" | null): void {
         const file = path.join(this.dir, `fault-${target}`);
         if (mode === null) fs.rmSync(file, { force: true });
         else fs.writeFileSync(file, `${mode}\n`);

@@ -112,6 +112,11 @@ export function ikeUp(lab: LabStatus, node: LabNode): void {
     podOk(lab, node.target, `for c in $(ipsec status | sed -n 's/^\\(ovn-[^{]*-out-[0-9]*\\){.*ROUTED.*/\\1/p' | sort -u); do timeout 15 ipsec up "$c" >/dev/null 2>&1 || true; done`);
 }
 
+/** Deletes every IKE SA of the node (`ipsec down name[id]`), so that the next IKE authenticates afresh. */
+export function ikeDownAll(lab: LabStatus, node: LabNode): void {
+    podOk(lab, node.target, `for sa in $(ipsec status | sed -n 's/^ *\\([^ []*\\[[0-9]*\\]\\): [A-Z]*.*\\.\\.\\..*/\\1/p' | sort -u); do timeout 10 ipsec down "$sa" >/dev/null 2>&1 || true; done`);
+}
+
 /**
  * System-ids of the peers with an ESTABLISHED IKE SA in `ipsec status` (authenticated with
  * certificates: the IDs are the certificates' CNs). With `sinceMs`, only SAs younger than that.

@@ -131,11 +131,15 @@ describe.each([1, 3, 10])("resource graph with %i node(s)", (n) => {
         }
     });
 
-    it("orders the steps: preflight -> every node -> switch -> status", () => {
+    it("orders the steps: preflight -> CA trust -> every node -> CA retire and switch -> status", () => {
         const nodeNames = nodes.map((x) => `ipsec-${x.name}`);
-        for (const name of nodeNames) expect(byName(regs, name).dependsOn).toEqual(["ipsec-preflight"]);
+        expect(byName(regs, "ipsec-ca-trust").dependsOn).toEqual(["ipsec-preflight"]);
+        for (const name of nodeNames) expect(byName(regs, name).dependsOn).toEqual(["ipsec-preflight", "ipsec-ca-trust"]);
+        expect(byName(regs, "ipsec-ca-retire").dependsOn.sort()).toEqual([...nodeNames].sort());
         expect(byName(regs, "ipsec-switch").dependsOn.sort()).toEqual([...nodeNames].sort());
-        expect(byName(regs, "ipsec-status").dependsOn).toEqual(expect.arrayContaining(["ipsec-switch", ...nodeNames]));
+        expect(byName(regs, "ipsec-status").dependsOn).toEqual(expect.arrayContaining(["ipsec-switch", "ipsec-ca-retire", ...nodeNames]));
+        // Both CA stages see every node and the CA the node certificates are signed with.
+        for (const stage of ["ipsec-ca-trust", "ipsec-ca-retire"]) expect(byName(regs, stage).inputs).toMatchObject({ nodes, parallelism: 10 });
         const sw = byName(regs, "ipsec-switch").inputs;
         expect(sw.enabled).toBe(true);
         const status = byName(regs, "ipsec-status").inputs;

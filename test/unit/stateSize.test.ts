@@ -27,7 +27,7 @@ describe("what a dynamic resource stores of its provider", () => {
             return new Map(dynamic.map((r) => [r.type.split(":").pop() as string, bytes(r.inputs.__provider)]));
         };
         const three = await sizes(3);
-        expect([...three.keys()].sort()).toEqual(["IpsecReadiness", "IpsecStatus", "IpsecSwitch", "NodeIpsec", "Preflight"]);
+        expect([...three.keys()].sort()).toEqual(["CaRetire", "CaTrust", "IpsecReadiness", "IpsecStatus", "IpsecSwitch", "NodeIpsec", "Preflight"]);
         for (const [type, size] of three) expect({ type, small: size <= 4096 }).toEqual({ type, small: true });
         expect(await sizes(100)).toEqual(three);
     });

@@ -93,10 +93,10 @@ describe("a user's program with KubeOvnIpsec under Pulumi's documented mocks", (
         expect(secrets.filter((s) => s.inputs.type === "kubernetes.io/tls")).toHaveLength(3);
     });
 
-    it("makes one node resource per node, each after the preflight; the switch after every node", async () => {
+    it("makes one node resource per node, each after the preflight and the CA trust stage; the switch after every node", async () => {
         const nodeResources = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/kube-ovn-ipsec:NodeIpsec");
         expect(nodeResources.map((r) => r.inputs.node).sort()).toEqual(["worker-1", "worker-2", "worker-3"]);
-        for (const r of nodeResources) expect(await Promise.all((dependsOn.get(r.name) ?? []).map(nameOf))).toEqual(["ipsec-preflight"]);
+        for (const r of nodeResources) expect(await Promise.all((dependsOn.get(r.name) ?? []).map(nameOf))).toEqual(["ipsec-preflight", "ipsec-ca-trust"]);
         expect((await Promise.all((dependsOn.get("ipsec-switch") ?? []).map(nameOf))).sort()).toEqual(["ipsec-worker-1", "ipsec-worker-2", "ipsec-worker-3"]);
     });
 

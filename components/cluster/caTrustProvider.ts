@@ -1,0 +1,145 @@
+/**
+ * Dynamic providers of the two cluster-wide stages that make a CA change hitless (FACTS.md 8):
+ *
+ *   CaTrust (before every NodeIpsec): when the CA changed, every node gets the new CA as an
+ *     extra file in cacerts/ (`ipsec rereadcacerts`; no SA is touched). A node that joins gets
+ *     every CA an existing node trusts, so it can authenticate nodes not re-issued yet.
+ *   NodeIpsec (already): each node's certificate under the new CA, at new paths; the other CA
+ *     files stay.
+ *   CaRetire (after every NodeIpsec): once every node runs a certificate of the current CA
+ *     (the engine runs it only if every NodeIpsec succeeded), the other CA files go.
+ *
+ * A failure at any point leaves every node trusting both CAs, so every pair still authenticates
+ * (old certificate or new); the next `up` continues where it stopped: CaRetire still holds the
+ * old CA in its state, so it runs again. Nothing here runs on a first enable (the apply installs
+ * the CA) or on an `up` that changes no CA.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { NodeSpec } from "../args";
+import { limited } from "../host/hostState";
+import { markNodeChanged } from "../observe/observeNode";
+import { CA_FILE_NAME, caFilePath, isCertificatePem, listTrustedScript, retireScript, trustScript } from "../node/trustScripts";
+import { ExecPolicy, ResolvedAccess, scriptLimits } from "../transport/access";
+import { nodeEndpoint } from "../transport/endpoints";
+import { runRemote } from "../transport/exec";
+import { errorMessage } from "../transport/remoteError";
+import { newBoundary, parseSections } from "../transport/scriptKit";
+
+export interface CaStageInputs {
+    access: ResolvedAccess;
+    exec: ExecPolicy;
+    parallelism: number;
+    nodes: NodeSpec[];
+    /** The CA that signs every node certificate of this program. */
+    caCertPem: string;
+}
+
+/** Runs `task` on every node (bounded); throws one error naming every node that failed. */
+async function onEveryNode(nodes: readonly NodeSpec[], stage: string, meaning: string, task: (node: NodeSpec) => Promise<void>): Promise<void> {
+    const failures: string[] = [];
+    await Promise.all(
+        nodes.map((n) =>
+            task(n).catch((e: unknown) => {
+                failures.push(errorMessage(e));
+            }),
+        ),
+    );
+    if (failures.length > 0) throw new Error(`${stage} failed on ${failures.length} of ${nodes.length} node(s): ${meaning}; run \`pulumi up\` again once they are reachable:\n  ${failures.sort().join("\n  ")}`);
+}
+
+/** One script on one node (bounded by the host-wide node limit); its framed output. */
+async function runOn(inputs: CaStageInputs, node: string, step: string, script: (boundary: string) => string, changes = true): Promise<{ boundary: string; stdout: string }> {
+    const { access, exec, parallelism } = inputs;
+    const boundary = newBoundary();
+    const out = await limited(parallelism, async () => runRemote(access, await nodeEndpoint(access, node, exec), { step, script: script(boundary) }, exec));
+    // The node's observation from earlier in this deployment is stale now.
+    if (changes) markNodeChanged(access, node);
+    return { boundary, stdout: out.stdout };
+}
+
+/** The CA certificates an existing node trusts (ours only), or null when none can be read. */
+async function trustedOn(inputs: CaStageInputs, candidates: readonly NodeSpec[]): Promise<string[] | null> {
+    for (const n of candidates) {
+        try {
+            const { boundary, stdout } = await runOn(inputs, n.name, "list-trusted-cas", (b) => listTrustedScript(b, scriptLimits(inputs.exec)), false);
+            const pems: string[] = [];
+            for (const [name, text] of parseSections(stdout, boundary)) {
+                const file = name.startsWith("ca ") ? name.slice(3) : "";
+                const pem = `${text.trimEnd()}\n`;
+                // Remote text: only a well-formed certificate whose name matches its content is copied.
+                if (CA_FILE_NAME.test(file) && isCertificatePem(pem) && caFilePath(pem).endsWith(`/${file}`)) pems.push(pem);
+            }
+            return pems;
+        } catch {
+            // Try the next node: any one of them tells.
+        }
+    }
+    return null;
+}
+
+async function trust(inputs: CaStageInputs, olds: CaStageInputs | null): Promise<void> {
+    const limits = scriptLimits(inputs.exec);
+    if (olds === null) return; // first enable: the apply installs the CA
+    const known = new Set(olds.nodes.map((n) => n.name));
+    if (olds.caCertPem !== inputs.caCertPem) {
+        // Phase 1 of a rotation: every node trusts the new CA before any node uses it.
+        await onEveryNode(inputs.nodes, "trusting the new CA", "no node changed its certificate, so every node still authenticates every other", async (n) => {
+            await runOn(inputs, n.name, "trust-ca", (b) => trustScript(b, limits, [inputs.caCertPem]));
+        });
+        return;
+    }
+    const joining = inputs.nodes.filter((n) => !known.has(n.name));
+    if (joining.length === 0) return;
+    // A rotation may be under way (an earlier up stopped in it): a joining node trusts what the
+    // others trust. Usually that is the current CA alone, which its apply installs anyway.
+    const trusted = await trustedOn(inputs, inputs.nodes.filter((n) => known.has(n.name)));
+    const extra = (trusted ?? []).filter((pem) => caFilePath(pem) !== caFilePath(inputs.caCertPem));
+    if (extra.length === 0) return;
+    await onEveryNode(joining, "trusting the CAs of a rotation under way", "the joining node(s) were not configured", async (n) => {
+        await runOn(inputs, n.name, "trust-ca", (b) => trustScript(b, limits, [inputs.caCertPem, ...extra]));
+    });
+}
+
+async function retire(inputs: CaStageInputs): Promise<void> {
+    const limits = scriptLimits(inputs.exec);
+    await onEveryNode(inputs.nodes, "retiring the old CA", "every node runs a certificate of the new CA; the old CA is still trusted where it was not removed", async (n) => {
+        await runOn(inputs, n.name, "retire-ca", (b) => retireScript(b, limits, caFilePath(inputs.caCertPem)));
+    });
+}
+
+const sameTransport = (a: CaStageInputs, b: CaStageInputs) => JSON.stringify([a.access, a.exec, a.parallelism]) === JSON.stringify([b.access, b.exec, b.parallelism]);
+const sameNodes = (a: CaStageInputs, b: CaStageInputs) => JSON.stringify(a.nodes) === JSON.stringify(b.nodes);
+
+/** Stage 1. */
+export const caTrustProvider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id: string, olds: CaStageInputs, news: CaStageInputs) {
+        return { changes: olds.caCertPem !== news.caCertPem || !sameNodes(olds, news) || !sameTransport(olds, news) };
+    },
+    async create(inputs: CaStageInputs) {
+        await trust(inputs, null);
+        return { id: "ca-trust", outs: inputs };
+    },
+    async update(_id: string, olds: CaStageInputs, news: CaStageInputs) {
+        await trust(news, olds);
+        return { outs: news };
+    },
+    // The node's own delete removes every file of ours, CA files included.
+    async delete() {},
+};
+
+/** Stage 3. */
+export const caRetireProvider: pulumi.dynamic.ResourceProvider = {
+    async diff(_id: string, olds: CaStageInputs, news: CaStageInputs) {
+        return { changes: olds.caCertPem !== news.caCertPem || !sameNodes(olds, news) || !sameTransport(olds, news) };
+    },
+    async create(inputs: CaStageInputs) {
+        return { id: "ca-retire", outs: inputs };
+    },
+    async update(_id: string, olds: CaStageInputs, news: CaStageInputs) {
+        // Joins and leaves change nothing here, unless a rotation is still to be finished.
+        if (olds.caCertPem !== news.caCertPem) await retire(news);
+        else if (!sameNodes(olds, news)) await retire({ ...news, nodes: news.nodes.filter((n) => !olds.nodes.some((o) => o.name === n.name)) });
+        return { outs: news };
+    },
+    async delete() {},
+};
