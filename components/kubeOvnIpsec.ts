@@ -19,6 +19,7 @@ import { IpsecSwitch } from "./cluster/ipsecSwitch";
 import { Preflight } from "./cluster/preflight";
 import { createCaSecret, createNodeSecret, nodeSecretName } from "./kubernetes/secrets";
 import { NodeIpsec } from "./node/nodeIpsec";
+import { fingerprint } from "./node/nodeFiles";
 import { createCa, createNodeCertificate } from "./pki/certificates";
 import { CertificateExpiry, expiryOf } from "./pki/expiry";
 import { IpsecStatusResource } from "./status/ipsecStatusResource";
@@ -231,6 +232,7 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
                 enabled: settings.enabled,
                 failClosed: settings.failClosed,
                 natTraversal: settings.natTraversal,
+                caFingerprint: caCertPem.apply((pem) => fingerprint(pem ?? "")),
                 waitFor: settings.waitFor,
                 timeoutSeconds: settings.timeoutSeconds,
             },

@@ -47,6 +47,8 @@ export interface NodeObservation {
     guard: GuardObservation;
     tunnelsShow: ToolOutput;
     ipsecStatus: ToolOutput;
+    /** Fingerprints of the CA files of ours in cacerts/ (what strongSwan trusts, of ours). */
+    trustedCas: string[];
     /** IKE SAs (`name[id]`) still CONNECTING a couple of seconds after `ipsec status` was read: unanswered. */
     ikeStuck: string[];
 }
@@ -105,6 +107,7 @@ export function parseObservation(node: string, stdout: string, boundary: string,
         files,
         privateKeyMode: f.key_mode || null,
         ourFiles: Number(f.our_files ?? "0") || 0,
+        trustedCas: words(f.trusted_cas).filter((w) => /^[0-9a-f]{16}$/.test(w)).sort(),
         beforeRecorded: (f.before ?? "") !== "",
         startedByUs: { monitor: started.includes("monitor"), ike: started.includes("ike") },
         monitorRunning: f.monitor === "1",
@@ -150,5 +153,6 @@ export function unreadableNode(node: string, error: string, observedAt: Date): N
         tunnelsShow: { ok: false, text: "", truncated: false },
         ipsecStatus: { ok: false, text: "", truncated: false },
         ikeStuck: [],
+        trustedCas: [],
     };
 }

@@ -55,6 +55,7 @@ if [ -f "$MF" ]; then
 else
     echo manifest=0
 fi
+printf 'trusted_cas=%s\\n' "$(ls -1 ${IPSEC_DIR}/cacerts/ 2>/dev/null | sed -n 's/^kube-ovn-ipsec-ca-\\([0-9a-f]\\{16\\}\\)\\.pem$/\\1/p' | head -n 20 | tr '\\n' ' ')"
 printf 'our_files=%s\\n' "$(ls -1 ${IPSEC_DIR}/certs/kube-ovn-ipsec-*.pem ${IPSEC_DIR}/private/kube-ovn-ipsec-*.pem ${IPSEC_DIR}/cacerts/kube-ovn-ipsec-*.pem 2>/dev/null | wc -l)"
 printf 'started=%s\\n' "$(tr '\\n' ' ' < ${q(STARTED_MARKER)} 2>/dev/null)"
 if monitor_up; then echo monitor=1; else echo monitor=0; fi

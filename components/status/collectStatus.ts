@@ -23,6 +23,8 @@ export interface CollectRequest {
     failClosed: boolean;
     /** UDP encapsulation should be forced on every tunnel (unset in states written before it existed: false). */
     natTraversal?: boolean;
+    /** The current CA's fingerprint (nodeFiles.fingerprint of its PEM). */
+    caFingerprint?: string;
     /** What to wait for; `none` asks once. */
     waitFor: WaitFor;
     /** Absolute deadline (ms since epoch) for the wait. */
@@ -67,6 +69,7 @@ export async function collectStatus(req: CollectRequest): Promise<NodeStatusRepo
         waitFor: req.waitFor,
         failClosed: req.failClosed,
         natTraversal: req.natTraversal ?? false,
+        caFingerprint: req.caFingerprint,
     }));
     let endpoints: Map<string, Endpoint | Error>;
     try {

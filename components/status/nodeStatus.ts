@@ -124,6 +124,38 @@ export interface NodeStatusReport {
     missingPeers: string[];
     /** Whether this node meets the condition that was waited for. */
     ready: boolean;
+    /** The CAs of a node that could be read (first 16 hex digits of each CA certificate's sha256). */
+    ca?: NodeCaReport;
+}
+
+export interface NodeCaReport {
+    /** The CA of the certificate kube-ovn-ipsec installed (from its manifest; unset: none). */
+    signedBy?: string;
+    /** The CA files of ours strongSwan trusts on the node: one, or two during a CA rotation. */
+    trusted: string[];
+}
+
+/**
+ * Where a CA change stands, from what every node that could be read shows: `trusting` (not every
+ * node trusts the current CA yet), `reissuing` (every node trusts it, not every node's certificate
+ * is signed by it yet), `retiring` (every certificate is, an older CA is still trusted somewhere),
+ * `none` (one CA, everywhere).
+ */
+export const CaRotationPhase = { None: "none", Trusting: "trusting", Reissuing: "reissuing", Retiring: "retiring" } as const;
+export type CaRotationPhase = (typeof CaRotationPhase)[keyof typeof CaRotationPhase];
+
+/** The CA file name of ours that a manifest or other_config path names, as its fingerprint. */
+function caFingerprintOf(path: string | null | undefined): string | undefined {
+    return /\/kube-ovn-ipsec-ca-([0-9a-f]{16})\.pem$/.exec(path ?? "")?.[1];
+}
+
+export function caRotationPhase(reports: readonly NodeStatusReport[], current: string | undefined): CaRotationPhase {
+    const read = reports.map((r) => r.ca).filter((c): c is NodeCaReport => c !== undefined);
+    if (current === undefined || read.length === 0) return "none";
+    if (read.some((c) => !c.trusted.includes(current))) return "trusting";
+    if (read.some((c) => c.signedBy !== undefined && c.signedBy !== current)) return "reissuing";
+    if (read.some((c) => c.trusted.some((t) => t !== current))) return "retiring";
+    return "none";
 }
 
 export interface StatusSummary {
@@ -151,6 +183,15 @@ export interface StatusSummary {
     established: number;
     /** Every node meets the condition (`waitFor`, or `configured` when waitFor is none). */
     ready: boolean;
+    /** The current CA, and where a change of it stands. */
+    ca?: StatusCaSummary;
+}
+
+export interface StatusCaSummary {
+    /** The CA every node certificate of the program is signed by (first 16 hex digits of its sha256). */
+    current: string;
+    /** none, trusting, reissuing or retiring (see CaRotationPhase). */
+    rotation: CaRotationPhase;
 }
 
 export interface Peer {
@@ -167,6 +208,8 @@ export interface Expectation {
     failClosed: boolean;
     /** UDP encapsulation should be forced on every tunnel (natTraversal). */
     natTraversal: boolean;
+    /** The current CA's fingerprint (unset in states written before it existed). */
+    caFingerprint?: string;
 }
 
 const EMPTY_IKE: IkeDaemonReport = { ikeUp: 0, ikeConnecting: 0, ikeSas: [], childSas: [], routed: 0 };
@@ -371,10 +414,11 @@ export function evaluateNode(expect: Expectation, o: NodeObservation): NodeStatu
         established: expect.enabled ? establishedPeers.size : 0,
         missingPeers,
         ready,
+        ca: { signedBy: caFingerprintOf(o.manifest?.ca_cert), trusted: o.trustedCas },
     };
 }
 
-export function summarize(reports: NodeStatusReport[], enabled: boolean, waitFor: WaitFor): StatusSummary {
+export function summarize(reports: NodeStatusReport[], enabled: boolean, waitFor: WaitFor, caFingerprint?: string): StatusSummary {
     const sum = (f: (r: NodeStatusReport) => number) => reports.reduce((n, r) => n + f(r), 0);
     const latest = reports.reduce((t, r) => (r.observedAt > t ? r.observedAt : t), "");
     return {
@@ -390,6 +434,7 @@ export function summarize(reports: NodeStatusReport[], enabled: boolean, waitFor
         configured: sum((r) => r.configured),
         established: sum((r) => r.established),
         ready: reports.every((r) => r.ready),
+        ca: caFingerprint === undefined ? undefined : { current: caFingerprint, rotation: caRotationPhase(reports, caFingerprint) },
     };
 }
 

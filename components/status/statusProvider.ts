@@ -33,11 +33,12 @@ async function observe(inputs: IpsecStatusInputs, wait: boolean, reuse: boolean)
         enabled: inputs.enabled,
         failClosed: inputs.failClosed,
         natTraversal: inputs.natTraversal,
+        caFingerprint: inputs.caFingerprint,
         waitFor: wait ? inputs.waitFor : "none",
         deadline: Date.now() + inputs.timeoutSeconds * 1000,
         reuse,
     });
-    const summary = summarize(reports, inputs.enabled, inputs.waitFor);
+    const summary = summarize(reports, inputs.enabled, inputs.waitFor, inputs.caFingerprint);
     return { ...inputs, reports: withTunnelTable(reports, inputs.enabled, inputs.waitFor), summary, unready: reports.filter((r) => !r.ready).map(describeNode), observedAt: summary.observedAt || new Date().toISOString() };
 }
 

@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Harness, HarnessError } from "../../tools/engine/engine";
+import { fingerprint } from "../../components/node/nodeFiles";
 import { caFilePath } from "../../components/node/trustScripts";
 import { ExecProxy } from "../support/execProxy";
 import { LabNode, LabStatus, NO_PREVIEW, freshLab, labAccess, labOk, labStatus, podOk, podSh } from "../support/lab";
@@ -88,11 +89,21 @@ describe("ca.generation 1 -> 2", () => {
         // The old CA stays trusted everywhere: c still presents a certificate it signed.
         for (const n of lab.nodes) expect(caFiles(n)).toEqual([fileOf(oldCa), fileOf(caPem(2))].sort());
         await everyPairAuthenticates("phase 2 (a, b new; c old)");
+        // The status read by a refresh shows it per node: who signed each certificate, what each trusts.
+        await h.refresh();
+        const reports = (h.outputsOf("kube-ovn-ipsec-status") as { reports: Array<{ node: string; ca: { signedBy: string; trusted: string[] } }> }).reports;
+        const both = [fingerprint(oldCa), fingerprint(caPem(2))].sort();
+        expect(lab.nodes.map((n) => reports.find((r) => r.node === n.name)?.ca)).toEqual([
+            { signedBy: fingerprint(caPem(2)), trusted: both },
+            { signedBy: fingerprint(caPem(2)), trusted: both },
+            { signedBy: fingerprint(oldCa), trusted: both },
+        ]);
     });
 
     it("phase 3, the re-run: c re-issued, the old CA gone from every node, every pair authenticates, no daemon restarted", async () => {
         const result = await h.up({ config: config(2) });
-        expect((result.outputs.summary as { ready: boolean }).ready).toBe(true);
+        expect(result.outputs.summary).toMatchObject({ ready: true, ca: { current: fingerprint(caPem(2)), rotation: "none" } });
+        for (const r of (result.outputs.status as { nodes: Array<{ ca: unknown }> }).nodes) expect(r.ca).toEqual({ signedBy: fingerprint(caPem(2)), trusted: [fingerprint(caPem(2))] });
         for (const n of lab.nodes) {
             expect([n.name, caFiles(n)]).toEqual([n.name, [fileOf(caPem(2))]]);
             expect(issuerOn(n)).toContain("CN=kube-ovn-ipsec CA 2");

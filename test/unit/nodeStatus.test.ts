@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { NodeObservation } from "../../components/observe/nodeObservation";
-import { Expectation, describeNode, evaluateNode, summarize } from "../../components/status/nodeStatus";
+import { Expectation, NodeStatusReport, caRotationPhase, describeNode, evaluateNode, summarize } from "../../components/status/nodeStatus";
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, "..", "fixtures", name), "utf8");
 
@@ -39,6 +39,7 @@ const observed = (over: Partial<NodeObservation> = {}, tunnels = fixture("tunnel
     tunnelsShow: { ok: true, text: tunnels, truncated: false },
     ipsecStatus: { ok: true, text: ike, truncated: false },
     ikeStuck: [],
+    trustedCas: ["fedcba9876543210"],
     ...over,
 });
 /** What a pod restart leaves: daemons dead, /etc/ipsec.d back to the image, OVSDB keys kept. */
@@ -159,6 +160,34 @@ describe("evaluateNode", () => {
         const invalid = r.tunnels.filter((t) => t.state === "INVALID");
         expect(invalid.length).toBeGreaterThan(0);
         expect(describeNode(r)).toContain(`${invalid[0].interface} INVALID`);
+    });
+});
+
+describe("the CAs a node shows, and where a CA change stands", () => {
+    const OLD = "fedcba9876543210";
+    const NEW = "0123456789abcdef";
+    const newPaths = { ...ours, ca_cert: `/etc/ipsec.d/cacerts/kube-ovn-ipsec-ca-${NEW}.pem` };
+    const onOld = (trusted: string[]) => evaluateNode(expect1(), observed({ trustedCas: trusted }));
+    const onNew = (trusted: string[]) => evaluateNode(expect1(), observed({ trustedCas: trusted, otherConfig: newPaths, manifest: newPaths }));
+
+    it("reports the CA its certificate was installed with (from the manifest) and the CA files it trusts", () => {
+        expect(onOld([OLD]).ca).toEqual({ signedBy: OLD, trusted: [OLD] });
+        expect(onNew([NEW, OLD].sort()).ca).toEqual({ signedBy: NEW, trusted: [NEW, OLD].sort() });
+        expect(evaluateNode(expect1(), observed({ manifest: null, trustedCas: [] })).ca).toEqual({ signedBy: undefined, trusted: [] });
+    });
+
+    it("names each phase from what the nodes show, against the current CA", () => {
+        const phase = (...reports: NodeStatusReport[]) => caRotationPhase(reports, NEW);
+        expect(phase(onOld([OLD]), onOld([OLD, NEW]))).toBe("trusting");
+        expect(phase(onOld([OLD, NEW]), onNew([OLD, NEW]))).toBe("reissuing");
+        expect(phase(onNew([OLD, NEW]), onNew([NEW]))).toBe("retiring");
+        expect(phase(onNew([NEW]), onNew([NEW]))).toBe("none");
+        // Nodes that could not be read say nothing; with none read, nothing is known.
+        const unreadable = evaluateNode(expect1(), { ...observed(), reachable: false, error: "down" });
+        expect(phase(unreadable, onNew([NEW]))).toBe("none");
+        expect(caRotationPhase([unreadable], NEW)).toBe("none");
+        expect(caRotationPhase([onOld([OLD])], undefined)).toBe("none");
+        expect(summarize([onOld([OLD, NEW]), onNew([OLD, NEW])], true, "configured", NEW).ca).toEqual({ current: NEW, rotation: "reissuing" });
     });
 });
 
