@@ -17,6 +17,7 @@ import { guardFunctions } from "./guardRules";
 import { FILE_PREFIX, IPSEC_DIR, MANIFEST, NodeFilePaths, OUR_FILE_GLOBS, STARTED_MARKER } from "./nodeFiles";
 import { payloadReader } from "./nodePayload";
 import { BEFORE_RECORD, CERT_KEYS, beforeKey } from "./ovsdbRecord";
+import { STRONGSWAN_SETTINGS, STRONGSWAN_SETTINGS_TEXT } from "./strongswanSettings";
 
 export interface ApplyParams {
     boundary: string;
@@ -111,6 +112,12 @@ for f in ${OUR_FILE_GLOBS.filter((g) => !g.includes("/cacerts/")).join(" ")}; do
     [ "$f" = "$CERT" ] || [ "$f" = "$KEY" ] || rm -f "$f"
 done
 rm -f ${IPSEC_DIR}/certs/*.koi-tmp ${IPSEC_DIR}/private/*.koi-tmp ${IPSEC_DIR}/cacerts/*.koi-tmp ${IPSEC_DIR}/certs/*.koi-sums
+
+# Our strongSwan settings (xfrm_acq_expires), before the IKE daemon starts: it reads them then.
+SWC=${q(STRONGSWAN_SETTINGS)}
+if [ -d "\${SWC%/*}" ] && [ "$(cat "$SWC" 2>/dev/null)" != "$(printf '%s' ${q(STRONGSWAN_SETTINGS_TEXT)})" ]; then
+    out=$( { printf '%s' ${q(STRONGSWAN_SETTINGS_TEXT)} > "$SWC.koi-tmp" && chmod 0644 "$SWC.koi-tmp" && mv -f "$SWC.koi-tmp" "$SWC"; } 2>&1) || { rm -f "$SWC.koi-tmp"; fail_cmd write-files "$out" "writing $SWC"; }
+fi
 
 # The guard goes in before the services start: from here on, Geneve to a peer without an
 # IPsec policy is dropped, never sent in plain text.

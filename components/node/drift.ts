@@ -69,6 +69,9 @@ export function nodeDrift(want: DesiredNode, o: NodeObservation): Drift {
         }
         if (o.files.private_key !== "missing" && o.privateKeyMode !== "600") reasons.push(`the private key file has mode ${o.privateKeyMode ?? "?"}, not 600`);
     }
+    // Only an observation that reports the file says anything about it (older scripts did not).
+    if (o.strongswanSettings === "missing") reasons.push("kube-ovn-ipsec's strongSwan settings file (xfrm_acq_expires) is missing");
+    else if (o.strongswanSettings === "changed") reasons.push("kube-ovn-ipsec's strongSwan settings file (xfrm_acq_expires) was changed");
     if (!o.monitorRunning) reasons.push("ovs-monitor-ipsec is not running");
     if (!o.ikeDaemonRunning) reasons.push("the IKE daemon (strongSwan charon) is not running");
 

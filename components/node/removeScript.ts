@@ -15,6 +15,7 @@ import { OURS_PATTERN } from "./applyScript";
 import { guardFunctions } from "./guardRules";
 import { IPSEC_DIR, MANIFEST, OUR_FILE_GLOBS, STARTED_MARKER } from "./nodeFiles";
 import { BEFORE_RECORD, CERT_KEYS, RECORD_KEYS, beforeKey } from "./ovsdbRecord";
+import { STRONGSWAN_SETTINGS } from "./strongswanSettings";
 
 export interface RemoveParams {
     boundary: string;
@@ -54,7 +55,7 @@ if [ "$ours" = 1 ]; then
     fi
 fi
 guard_remove
-out=$(rm -f ${q(MANIFEST)} "$MARK" ${OUR_FILE_GLOBS.join(" ")} ${IPSEC_DIR}/certs/*.koi-tmp ${IPSEC_DIR}/private/*.koi-tmp ${IPSEC_DIR}/cacerts/*.koi-tmp ${IPSEC_DIR}/certs/*.koi-sums 2>&1) || fail_cmd remove-files "$out" "removing our files from ${IPSEC_DIR}"
+out=$(rm -f ${q(MANIFEST)} "$MARK" ${q(STRONGSWAN_SETTINGS)} ${OUR_FILE_GLOBS.join(" ")} ${IPSEC_DIR}/certs/*.koi-tmp ${IPSEC_DIR}/private/*.koi-tmp ${IPSEC_DIR}/cacerts/*.koi-tmp ${IPSEC_DIR}/certs/*.koi-sums 2>&1) || fail_cmd remove-files "$out" "removing our files from ${IPSEC_DIR}"
 section removed
 printf 'ours=%s\\n' "$ours"
 ${nodeFactsLines()}`;

@@ -47,6 +47,8 @@ export interface NodeObservation {
     guard: GuardObservation;
     tunnelsShow: ToolOutput;
     ipsecStatus: ToolOutput;
+    /** Our strongSwan settings file (node/strongswanSettings.ts): as we wrote it, missing or changed (null: not reported). */
+    strongswanSettings: "ok" | "missing" | "changed" | null;
     /** Fingerprints of the CA files of ours in cacerts/ (what strongSwan trusts, of ours). */
     trustedCas: string[];
     /** IKE SAs (`name[id]`) still CONNECTING a couple of seconds after `ipsec status` was read: unanswered. */
@@ -107,6 +109,7 @@ export function parseObservation(node: string, stdout: string, boundary: string,
         files,
         privateKeyMode: f.key_mode || null,
         ourFiles: Number(f.our_files ?? "0") || 0,
+        strongswanSettings: f.swconf === "ok" || f.swconf === "missing" || f.swconf === "changed" ? f.swconf : null,
         trustedCas: words(f.trusted_cas).filter((w) => /^[0-9a-f]{16}$/.test(w)).sort(),
         beforeRecorded: (f.before ?? "") !== "",
         startedByUs: { monitor: started.includes("monitor"), ike: started.includes("ike") },
@@ -153,6 +156,7 @@ export function unreadableNode(node: string, error: string, observedAt: Date): N
         tunnelsShow: { ok: false, text: "", truncated: false },
         ipsecStatus: { ok: false, text: "", truncated: false },
         ikeStuck: [],
+        strongswanSettings: null,
         trustedCas: [],
     };
 }

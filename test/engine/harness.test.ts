@@ -490,7 +490,7 @@ describe("the product's program for 2 nodes without a lab", () => {
         const error = await failureOf(h.up({ config }));
         // The preview ran every Check (certificates unknown on a first up) and planned everything.
         const preview = h.journal.filter((j) => j.command === "preview");
-        expect(preview.filter((j) => j.op === "check").map((j) => j.name).sort()).toEqual(["kube-ovn-ipsec-node-a", "kube-ovn-ipsec-node-b", "kube-ovn-ipsec-preflight", "kube-ovn-ipsec-readiness", "kube-ovn-ipsec-status", "kube-ovn-ipsec-switch"]);
+        expect(preview.filter((j) => j.op === "check").map((j) => j.name).sort()).toEqual(["kube-ovn-ipsec-ca-retire", "kube-ovn-ipsec-ca-trust", "kube-ovn-ipsec-node-a", "kube-ovn-ipsec-node-b", "kube-ovn-ipsec-preflight", "kube-ovn-ipsec-readiness", "kube-ovn-ipsec-status", "kube-ovn-ipsec-switch"]);
         expect(preview.filter((j) => j.error !== null)).toEqual([]);
         expect(error.command).toBe("up");
         expect(error.failures).toHaveLength(1);

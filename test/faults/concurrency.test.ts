@@ -61,7 +61,8 @@ describe("idempotency", () => {
         for (const n of lab.nodes) expect(records.filter((r) => r.target === n.target).map((r) => purposeOf(r.argv))).toEqual([{ name: "observe", readOnly: true }]);
         expect(records.filter((r) => r.target === lab.central.target).map((r) => purposeOf(r.argv))).toEqual([{ name: "read-nb-global", readOnly: true }]);
         const dynamic = again.steps.filter((s) => s.type.startsWith("pulumi-nodejs:dynamic"));
-        expect(dynamic.length).toBe(lab.nodes.length + 4);
+        // A node step per node; preflight, CA trust, CA retire, switch, status, readiness.
+        expect(dynamic.length).toBe(lab.nodes.length + 6);
         // The status is an observation: updated on every run; everything else stays.
         expect(dynamic.filter((s) => s.op !== "same").map((s) => `${s.name}:${s.op}`)).toEqual(["kube-ovn-ipsec-status:update"]);
         expect(again.journal.filter((j) => ["create", "update", "delete"].includes(j.op) && !j.emulated).map((j) => j.name)).toEqual(["kube-ovn-ipsec-status"]);

@@ -5,9 +5,10 @@
  * the lab and the harness state, like successive `pulumi up` runs on one stack.
  */
 import { X509Certificate } from "crypto";
+import { STRONGSWAN_SETTINGS, STRONGSWAN_SETTINGS_TEXT, XFRM_ACQ_EXPIRES_SECONDS } from "../../components/node/strongswanSettings";
 import { Harness, HarnessError, UpResult } from "../../tools/engine/engine";
 import { LabNode, LabStatus, freshLab, labOk, labStatus, podOk, podSh, NO_PREVIEW } from "../support/lab";
-import { charonLogCount, configFor, ikePeers, ikeUp, nbIpsec, nbKey, otherConfig, ourFiles, servicePids, strongswanConns, triggerIke, tunnelHeaders, waitFor } from "../support/node";
+import { charonLogCount, configFor, ikeDownAll, ikePeers, ikeUp, ikeUpInBackground, nbIpsec, nbKey, otherConfig, ourFiles, servicePids, strongswanConns, triggerIke, tunnelHeaders, waitFor } from "../support/node";
 
 jest.setTimeout(180_000);
 
@@ -71,6 +72,11 @@ describe("1. enable", () => {
             const cert = new X509Certificate(secret.data["tls.crt"]);
             expect(cert.subject).toContain(`CN=${node.systemId}`);
             expect(cert.subjectAltName).toBe(`DNS:${node.systemId}`);
+
+            // Our strongSwan settings were in place when the first enable started charon: it wrote
+            // our xfrm_acq_expires into the node's network namespace (its default is 165 s).
+            expect(podOk(lab, node.target, `cat ${STRONGSWAN_SETTINGS}`)).toBe(STRONGSWAN_SETTINGS_TEXT);
+            expect(podOk(lab, node.target, "cat /proc/sys/net/core/xfrm_acq_expires").trim()).toBe(String(XFRM_ACQ_EXPIRES_SECONDS));
 
             const show = podOk(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show");
             const headers = tunnelHeaders(show);
@@ -306,6 +312,7 @@ describe("5. destroy", () => {
         for (const node of lab.nodes) {
             expect(otherConfig(lab, node.name)).toEqual({ certificate: "", private_key: "", ca_cert: "" });
             expect(ourFiles(lab, node.name)).toEqual([]);
+            expect(podSh(lab, node.target, `test -e ${STRONGSWAN_SETTINGS}`).status).not.toBe(0);
             expect(servicePids(lab, node.name)).toEqual({ monitor: null, charon: null });
             expect(podSh(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec version").status).not.toBe(0);
         }
@@ -365,10 +372,13 @@ describe("8. IKE that cannot get through (UDP 500 blocked between two nodes)", (
         const [a, b, c] = lab.nodes;
         // netfilter in a's network namespace: IKE's UDP 500 to and from b dropped, both ways.
         const rules = [`OUTPUT -p udp -d ${b.ip} --dport 500 -j DROP`, `INPUT -p udp -s ${b.ip} --dport 500 -j DROP`];
+        // Fresh negotiations: no IKE SA left from earlier sections to reuse.
+        for (const n of lab.nodes) ikeDownAll(lab, n);
         for (const r of rules) podOk(lab, a.target, `iptables -I ${r}`);
         try {
-            for (const [from, to] of [[a, b], [b, a], [a, c], [c, a]]) triggerIke(lab, from, to);
-            await waitFor(`${a.name}'s IKE to ${b.name} CONNECTING`, () => / CONNECTING, .*\.\.\.\S+\[/.test(podSh(lab, a.target, "ipsec status").stdout), 10_000);
+            for (const [from, to] of [[a, b], [b, a], [a, c], [c, a]]) ikeUpInBackground(lab, from, to);
+            const connectingTo = (from: LabNode, to: LabNode) => new RegExp(`: CONNECTING, [^ ]+\\.\\.\\.${to.ip.replace(/\./g, "\\.")}\\[`).test(podSh(lab, from.target, "ipsec status").stdout);
+            await waitFor(`IKE between ${a.name} and ${b.name} CONNECTING on both`, () => connectingTo(a, b) && connectingTo(b, a), 10_000);
             await waitFor(`${a.name}'s IKE SA with ${c.name}`, () => ikePeers(lab, a).includes(c.systemId), 20_000);
 
             type Report = { node: string; warnings: string[]; ready: boolean; tunnels: Array<{ peerNode: string; ikeNoAnswer?: boolean }> };

@@ -48,7 +48,7 @@ test("at 100 nodes the whole state is at most 50 KB per node", async () => {
     // Every part is there: a tls or Kubernetes resource per node, and the lab's dynamic ones.
     expect(hundred.byType["tls:index/locallySignedCert:LocallySignedCert"]?.[0]).toBe(100);
     expect(hundred.byType["kubernetes:core/v1:Secret"]?.[0]).toBe(101);
-    expect(Object.keys(samples[1].types).filter((t) => t.startsWith("pulumi-nodejs:dynamic/")).sort()).toEqual(["IpsecReadiness", "IpsecStatus", "IpsecSwitch", "NodeIpsec", "Preflight"].map((t) => `pulumi-nodejs:dynamic/kube-ovn-ipsec:${t}`));
+    expect(Object.keys(samples[1].types).filter((t) => t.startsWith("pulumi-nodejs:dynamic/")).sort()).toEqual(["CaRetire", "CaTrust", "IpsecReadiness", "IpsecStatus", "IpsecSwitch", "NodeIpsec", "Preflight"].map((t) => `pulumi-nodejs:dynamic/kube-ovn-ipsec:${t}`));
     expect(samples[1].types["pulumi-nodejs:dynamic/kube-ovn-ipsec:NodeIpsec"].count).toBe(3);
     expect(whole.bytesPerNode).toBeLessThanOrEqual(LIMIT_PER_NODE);
 });

@@ -112,6 +112,16 @@ export function ikeUp(lab: LabStatus, node: LabNode): void {
     podOk(lab, node.target, `for c in $(ipsec status | sed -n 's/^\\(ovn-[^{]*-out-[0-9]*\\){.*ROUTED.*/\\1/p' | sort -u); do timeout 15 ipsec up "$c" >/dev/null 2>&1 || true; done`);
 }
 
+/**
+ * Starts IKE from `from` to `to` in the background (`ipsec up` of its outbound connection, at
+ * most `seconds`), so that a negotiation that gets no answer keeps trying while the test looks.
+ * Not traffic-triggered: a trap policy stays silent while an earlier acquire state lives.
+ */
+export function ikeUpInBackground(lab: LabStatus, from: LabNode, to: LabNode, seconds = 60): void {
+    const iface = `ovn-${to.systemId.slice(0, 6)}-0`;
+    podOk(lab, from.target, `c=$(ipsec status | sed -n 's/^\\(${iface}-out-[0-9]*\\){.*ROUTED.*/\\1/p' | head -n 1); [ -n "$c" ] || { echo "no routed connection ${iface}-out-*" >&2; exit 1; }; (timeout ${seconds} ipsec up "$c" </dev/null >/dev/null 2>&1 &)`);
+}
+
 /** Deletes every IKE SA of the node (`ipsec down name[id]`), so that the next IKE authenticates afresh. */
 export function ikeDownAll(lab: LabStatus, node: LabNode): void {
     podOk(lab, node.target, `for sa in $(ipsec status | sed -n 's/^ *\\([^ []*\\[[0-9]*\\]\\): [A-Z]*.*\\.\\.\\..*/\\1/p' | sort -u); do timeout 10 ipsec down "$sa" >/dev/null 2>&1 || true; done`);

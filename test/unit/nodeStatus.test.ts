@@ -40,6 +40,7 @@ const observed = (over: Partial<NodeObservation> = {}, tunnels = fixture("tunnel
     ipsecStatus: { ok: true, text: ike, truncated: false },
     ikeStuck: [],
     trustedCas: ["fedcba9876543210"],
+    strongswanSettings: "ok",
     ...over,
 });
 /** What a pod restart leaves: daemons dead, /etc/ipsec.d back to the image, OVSDB keys kept. */

@@ -186,6 +186,14 @@ describe("observations and drift", () => {
         ]);
     });
 
+    it("our strongSwan settings file missing or changed is drift (no restart); not reported, nothing is said", () => {
+        const withSw = (v: string) => nodeDrift(want, parseObservation("n1", framed([...healthyFacts, `swconf=${v}`]), b, at));
+        expect(withSw("ok")).toEqual({ reasons: [], restartServices: false });
+        expect(withSw("missing")).toEqual({ reasons: ["kube-ovn-ipsec's strongSwan settings file (xfrm_acq_expires) is missing"], restartServices: false });
+        expect(withSw("changed").reasons).toEqual(["kube-ovn-ipsec's strongSwan settings file (xfrm_acq_expires) was changed"]);
+        expect(withSw("garbage").reasons).toEqual([]);
+    });
+
     it("daemons running but the kernel lost their policies: restart them", () => {
         const bare = fixture("tunnels-show-3node-configured-n1.txt").replace(/^ {2}src .*\n/gm, "");
         expect(nodeDrift(want, parseObservation("n1", framed(healthyFacts, bare), b, at))).toEqual({ reasons: ["2 configured tunnel(s) have no kernel IPsec policy"], restartServices: true });
