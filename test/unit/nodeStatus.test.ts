@@ -192,6 +192,48 @@ describe("the CAs a node shows, and where a CA change stands", () => {
     });
 });
 
+describe("summarize and describeNode, against mutation survivors (2026-12-03 run)", () => {
+    const healthy = evaluateNode(expect1(), observed({ observedAt: "2026-12-01T10:00:01.000Z" }));
+    const broken = evaluateNode(expect1({ node: "n2" }), observed({ observedAt: "2026-12-01T10:00:03.000Z", monitorRunning: false, tunnelsShow: { ok: false, text: "", truncated: false } }));
+    const unknown = evaluateNode(expect1({ node: "n3" }), { ...observed({ observedAt: "2026-12-01T10:00:02.000Z" }), reachable: false, error: "kubectl exec: no answer within 30 s" });
+
+    it("counts each health once, takes the latest observation time whatever the order", () => {
+        for (const order of [[healthy, broken, unknown], [unknown, broken, healthy], [broken, unknown, healthy]]) {
+            expect(summarize(order, true, "configured")).toMatchObject({ observedAt: "2026-12-01T10:00:03.000Z", nodes: 3, protectedNodes: 1, notProtectedNodes: 1, unknownNodes: 1, reachableNodes: 2 });
+        }
+    });
+
+    it("a node that cannot be read: nothing claimed, everything unknown, what to check", () => {
+        expect(unknown).toMatchObject({ health: "unknown", warnings: [], guard: { wanted: false, installed: false, drops: 0 }, missingPeers: peers.map((p) => p.name), ready: false });
+        expect(unknown.action).toContain("kubectl -n kube-system get pods -l app=ovs");
+        expect(describeNode(unknown)).toBe("n3: unknown: kubectl exec: no answer within 30 s");
+    });
+
+    it("describes a node in one line: counts, daemons, problems, what is not configured, the impact", () => {
+        expect(describeNode(healthy)).toBe("kube-ovn-control-plane: 2/2 tunnels CONFIGURED, 0/2 established (ovs-monitor-ipsec running, IKE daemon running, IKE SAs up 0, CHILD SAs installed 0)");
+        expect(describeNode(broken)).toBe(`n2: 0/2 tunnels CONFIGURED, 0/2 established (ovs-monitor-ipsec NOT running, IKE daemon running, IKE SAs up 0, CHILD SAs installed 0) missing: ${broken.problems.join("; ")} => ${broken.impact}`);
+        const invalid = evaluateNode(expect1(), observed({}, fixture("tunnels-show-invalid-removed-handmade.txt")));
+        const bad = invalid.tunnels.filter((t) => t.state !== "CONFIGURED");
+        expect(describeNode(invalid)).toContain(` not configured: ${bad.slice(0, 5).map((t) => `${t.interface} ${t.state}${t.stateDetail ? ` (${t.stateDetail})` : ""}`).join("; ")}`);
+        const disabled = evaluateNode(expect1({ enabled: false }), observed({}, fixture("tunnels-show-no-tunnels.txt")));
+        expect(describeNode(disabled)).toBe("kube-ovn-control-plane: 0 IPsec tunnels listed (ovs-monitor-ipsec running, IKE daemon running, IKE SAs up 0, CHILD SAs installed 0) => IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted");
+    });
+
+    it("counts only INSTALLED CHILD SAs, and an IKE SA establishes a tunnel only with its peer's identity and address", () => {
+        const r = evaluateNode(expect1(), observed({}, fixture("tunnels-show-3node-configured-n1.txt"), fixture("ipsec-status-child-installed-handmade.txt")));
+        const installed = fixture("ipsec-status-child-installed-handmade.txt").split("\n").filter((l) => /\{\d+\}: +INSTALLED, /.test(l)).length;
+        expect(r.ike.childSasInstalled).toBe(installed);
+        const ike = fixture("ipsec-status-child-installed-handmade.txt");
+        const peer = r.tunnels.find((t) => t.ikeEstablished);
+        expect(peer).toBeDefined();
+        // The same SA with another identity, or from another address, establishes nothing.
+        const otherId = evaluateNode(expect1(), observed({}, fixture("tunnels-show-3node-configured-n1.txt"), ike.split(`[${peer?.remoteName}]`).join("[someone-else]")));
+        expect(otherId.tunnels.find((t) => t.peerNode === peer?.peerNode)?.ikeEstablished).toBe(false);
+        const otherIp = evaluateNode(expect1(), observed({}, fixture("tunnels-show-3node-configured-n1.txt"), ike.split(`${peer?.remoteIp}[`).join("10.99.9.9[")));
+        expect(otherIp.tunnels.find((t) => t.peerNode === peer?.peerNode)?.ikeEstablished).toBe(false);
+    });
+});
+
 describe("summarize", () => {
     it("adds up per-node counts and is ready only when every node is", () => {
         const a = evaluateNode(expect1(), observed());

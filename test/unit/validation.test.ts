@@ -138,6 +138,58 @@ describe("validateArgs", () => {
     });
 });
 
+describe("validation boundaries and messages (mutation survivors of the 2026-12-03 run)", () => {
+    const problemsOf = (args: unknown): string[] => {
+        try {
+            validateArgs(args as KubeOvnIpsecArgs);
+            return [];
+        } catch (e) {
+            expect(e).toBeInstanceOf(ValidationError);
+            expect((e as Error).name).toBe("ValidationError");
+            // One problem per line, each as "  - <problem>".
+            return (e as Error).message.split("\n").slice(1).map((l) => {
+                expect(l.startsWith("  - ")).toBe(true);
+                return l.slice(4);
+            });
+        }
+    };
+
+    it("integer ranges include both ends, and every message names its argument", () => {
+        for (const [key, min, max] of [["parallelism", 1, 200], ["timeoutSeconds", 1, 3600], ["retries", 0, 10], ["execTimeoutSeconds", 5, 600]] as const) {
+            expect(problemsOf({ ...base, [key]: min })).toEqual([]);
+            expect(problemsOf({ ...base, [key]: max })).toEqual([]);
+            expect(problemsOf({ ...base, [key]: min - 1 })[0]).toMatch(new RegExp(`^${key} ${min - 1}: `));
+            expect(problemsOf({ ...base, [key]: max + 1 })[0]).toMatch(new RegExp(`^${key} ${max + 1}: `));
+        }
+        expect(problemsOf({ ...base, certificate: { earlyRenewalHours: -1 } })[0]).toMatch(/^certificate\.earlyRenewalHours -1: /);
+        expect(problemsOf({ ...base, ca: { validityHours: 0 } })[0]).toMatch(/^ca\.validityHours 0: /);
+        expect(problemsOf({ ...base, ca: { algorithm: "DSA" } })[0]).toMatch(/^ca\.algorithm "DSA": /);
+        expect(problemsOf({ ...base, ca: { organization: "a/b" } })[0]).toMatch(/^ca\.organization "a\/b": /);
+        expect(problemsOf({ ...base, ca: { generation: 0 } })[0]).toMatch(/^ca\.generation 0: /);
+    });
+
+    it("a node name of 253 characters passes, 254 does not; every dot-separated part must be valid", () => {
+        const long = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(61)}`;
+        expect(long).toHaveLength(253);
+        expect(problemsOf({ ...base, nodes: [node(long, "a1")] })).toEqual([]);
+        expect(problemsOf({ ...base, nodes: [node(`${long}x`, "a1")] })).toHaveLength(1);
+        expect(problemsOf({ ...base, nodes: [node("good.-bad", "a1")] })[0]).toMatch(/^nodes\[0\]\.name "good\.-bad": must be a Kubernetes node name/);
+    });
+
+    it("shows a refused value in at most 80 characters, non-printable ones escaped", () => {
+        const shown = (v: string) => problemsOf({ ...base, nodes: [node(v, "a1")] })[0].split(": must")[0].slice("nodes[0].name ".length);
+        expect(shown("A".repeat(78))).toBe(JSON.stringify("A".repeat(78)));
+        expect(shown("A".repeat(79))).toBe(`${JSON.stringify("A".repeat(79)).slice(0, 77)}...`);
+        expect(shown("A\u00e9B")).toBe(String.raw`"A\u00e9B"`);
+    });
+
+    it("at most 5000 nodes", () => {
+        const many = (n: number) => Array.from({ length: n }, (_, i) => node(`n${i}`, `sid-${i}`));
+        expect(problemsOf({ ...base, nodes: many(5000) })).toEqual([]);
+        expect(problemsOf({ ...base, nodes: many(5001) })).toEqual(['nodes "5001 entries": at most 5000 nodes']);
+    });
+});
+
 describe("the component with invalid arguments", () => {
     it("throws before registering any resource", async () => {
         const { registrations, error } = await captureGraph((opts) => new KubeOvnIpsec("bad", { nodes: [node("w", "a1"), node("w", "a2")] }, opts));
