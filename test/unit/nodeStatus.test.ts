@@ -219,6 +219,36 @@ describe("summarize and describeNode, against mutation survivors (2026-12-03 run
         expect(describeNode(disabled)).toBe("kube-ovn-control-plane: 0 IPsec tunnels listed (ovs-monitor-ipsec running, IKE daemon running, IKE SAs up 0, CHILD SAs installed 0) => IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted");
     });
 
+    it("names each configuration problem, and only when it is one", () => {
+        const none = { certificate: null, private_key: null, ca_cert: null };
+        expect(evaluateNode(expect1(), observed({ otherConfig: none })).problems).toEqual(["OVSDB other_config has no certificate/private_key/ca_cert"]);
+        expect(evaluateNode(expect1(), observed({ manifest: null, ourFiles: 2 })).problems).toEqual(["the manifest of kube-ovn-ipsec's files is missing"]);
+        expect(evaluateNode(expect1(), observed({ files: { certificate: "missing", private_key: "missing", ca_cert: "ok" }, privateKeyMode: null })).problems).toEqual([`${ours.certificate} is missing`, `${ours.private_key} is missing`]);
+        expect(evaluateNode(expect1(), observed({ otherConfig: { ...ours, ca_cert: "/elsewhere.pem" } })).problems).toEqual(["OVSDB other_config does not point at the files kube-ovn-ipsec installed"]);
+        // Nothing read from a failed `ipsec status`, whatever text came with it.
+        const ikeFailed = evaluateNode(expect1(), observed({ ipsecStatus: { ok: false, text: fixture("ipsec-status-child-installed-handmade.txt"), truncated: false } }));
+        expect([ikeFailed.ike, ikeFailed.tunnels.some((t) => t.ikeEstablished)]).toEqual([{ up: 0, connecting: 0, childSasInstalled: 0 }, false]);
+    });
+
+    it("the guard counts as installed only with its chain and a jump to it", () => {
+        const g = (jumps: number, chain: boolean) => evaluateNode(expect1({ failClosed: true }), observed({ guard: { tool: true, jumps, chain, addresses: [], wanted: [], drops: 0, invalid: [] } })).guard.installed;
+        expect([g(1, true), g(1, false), g(0, true), g(2, true)]).toEqual([true, false, false, true]);
+    });
+
+    it("the impact counts the peers left unprotected: all when a daemon is down, none when only the setup is off", () => {
+        const down = evaluateNode(expect1(), observed({ ikeDaemonRunning: false }));
+        expect(down.impact).toBe(`Geneve traffic between kube-ovn-control-plane and its 2 peer(s) is not protected: it is sent in plain text`);
+        const keyMode = evaluateNode(expect1(), observed({ privateKeyMode: "644" }));
+        expect(keyMode.impact).toBe("Geneve traffic between kube-ovn-control-plane and its 2 peer(s) is protected now, but the node is not set up as kube-ovn-ipsec left it (see problems): it may stop being protected");
+        const monitorSilent = evaluateNode(expect1(), observed({ tunnelsShow: { ok: false, text: "", truncated: false } }));
+        expect(monitorSilent.problems).toContain("ovs-monitor-ipsec did not answer tunnels/show");
+        // Disabled: problems with the kept setup still ask for an up; none, nothing to do.
+        const off = (o: Partial<NodeObservation>) => evaluateNode(expect1({ enabled: false }), observed(o, fixture("tunnels-show-no-tunnels.txt")));
+        expect(off({ privateKeyMode: "644" }).action).toContain("run `pulumi up`");
+        expect(off({}).action).toBeUndefined();
+        expect(off({}).problems).toEqual([]);
+    });
+
     it("counts only INSTALLED CHILD SAs, and an IKE SA establishes a tunnel only with its peer's identity and address", () => {
         const r = evaluateNode(expect1(), observed({}, fixture("tunnels-show-3node-configured-n1.txt"), fixture("ipsec-status-child-installed-handmade.txt")));
         const installed = fixture("ipsec-status-child-installed-handmade.txt").split("\n").filter((l) => /\{\d+\}: +INSTALLED, /.test(l)).length;
