@@ -183,6 +183,26 @@ describe("validation boundaries and messages (mutation survivors of the 2026-12-
         expect(shown("A\u00e9B")).toBe(String.raw`"A\u00e9B"`);
     });
 
+    it("accepts every argument of KubeOvnIpsecArgs at once", () => {
+        const all: Required<KubeOvnIpsecArgs> = {
+            ...base,
+            enabled: false,
+            access: { kubectl: { namespace: "kube-system" } },
+            certificate: { validityHours: 100, earlyRenewalHours: 10 },
+            ca: { generation: 2 },
+            waitFor: "none",
+            timeoutSeconds: 30,
+            parallelism: 3,
+            execTimeoutSeconds: 30,
+            retries: 1,
+            publishSecrets: false,
+            failClosed: true,
+            natTraversal: true,
+        };
+        expect(problemsOf(all)).toEqual([]);
+        expect(validateArgs(all)).toMatchObject({ enabled: false, waitFor: "none", timeoutSeconds: 30, parallelism: 3, exec: { timeoutSeconds: 30, retries: 1 }, publishSecrets: false, failClosed: true, natTraversal: true, ca: { generation: 2 }, certificate: { validityHours: 100 } });
+    });
+
     it("at most 5000 nodes", () => {
         const many = (n: number) => Array.from({ length: n }, (_, i) => node(`n${i}`, `sid-${i}`));
         expect(problemsOf({ ...base, nodes: many(5000) })).toEqual([]);
