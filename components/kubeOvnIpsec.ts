@@ -4,7 +4,8 @@
  *   CA key + cert ─┬─> per node: key -> CSR -> cert ─┬─> Secret (kubernetes.io/tls)
  *                  └─> CA Secret                    └─> NodeIpsec (observe, then files,
  *                                                       other_config, guard, services)
- *   Preflight (read-only cluster checks) ──> every NodeIpsec ──> IpsecSwitch (nb_global ipsec)
+ *   Preflight (read-only cluster checks) ──> CaTrust ──> every NodeIpsec ──> CaRetire, IpsecSwitch
+ *       (a changed CA: trusted everywhere first, the old one removed last; nb_global ipsec)
  *       ──> IpsecStatus (observed on every up: waits, records) ──> IpsecReadiness (fails the
  *           up when waitFor is not met, after the observation is recorded)
  *
