@@ -25,12 +25,20 @@ export function fingerprint(pem: string): string {
     return sha256Hex(pem).slice(0, 16);
 }
 
+/** Where a CA certificate lives on a node: named after its content, so each CA has its own file. */
+export function caFilePath(caCertPem: string): string {
+    return `${IPSEC_DIR}/cacerts/${FILE_PREFIX}ca-${fingerprint(caCertPem)}.pem`;
+}
+
+/** The file name of one of our CA files; its group is the CA's fingerprint. */
+export const CA_FILE_NAME = new RegExp(`^${FILE_PREFIX}ca-([0-9a-f]{16})\\.pem$`);
+
 export function nodeFilePaths(systemId: string, certPem: string, caCertPem: string): NodeFilePaths {
     const tag = fingerprint(certPem);
     return {
         certificate: `${IPSEC_DIR}/certs/${FILE_PREFIX}${systemId}-${tag}.pem`,
         privateKey: `${IPSEC_DIR}/private/${FILE_PREFIX}${systemId}-${tag}.pem`,
-        caCert: `${IPSEC_DIR}/cacerts/${FILE_PREFIX}ca-${fingerprint(caCertPem)}.pem`,
+        caCert: caFilePath(caCertPem),
     };
 }
 

@@ -6,12 +6,7 @@
  */
 import { ScriptLimits, prelude } from "../transport/scriptKit";
 import { shellQuote as q } from "../transport/shellQuote";
-import { FILE_PREFIX, IPSEC_DIR, fingerprint } from "./nodeFiles";
-
-/** Where a CA certificate lives on a node: named after its content, as the apply names it. */
-export function caFilePath(caCertPem: string): string {
-    return `${IPSEC_DIR}/cacerts/${FILE_PREFIX}ca-${fingerprint(caCertPem)}.pem`;
-}
+import { FILE_PREFIX, IPSEC_DIR, caFilePath } from "./nodeFiles";
 
 /** One PEM certificate and nothing else: what may be written into cacerts/ (public data, quoted). */
 const CERT_PEM = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]{1,16384}-----END CERTIFICATE-----\n?$/;
@@ -19,9 +14,6 @@ const CERT_PEM = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]{1,16384}-----EN
 export function isCertificatePem(text: string): boolean {
     return CERT_PEM.test(text);
 }
-
-/** File names of our CA files, as the list script prints them. */
-export const CA_FILE_NAME = new RegExp(`^${FILE_PREFIX}ca-[0-9a-f]{16}\\.pem$`);
 
 const reread = `if ike_up; then out=$(bounded 10 ipsec rereadcacerts 2>&1) || fail_cmd reread-ca "$out" "ipsec rereadcacerts"; fi`;
 

@@ -5,6 +5,7 @@
  */
 import type { WaitFor } from "../args";
 import type { NodeObservation } from "../observe/nodeObservation";
+import { CA_FILE_NAME } from "../node/nodeFiles";
 import { CERT_KEYS } from "../node/ovsdbRecord";
 import { parseIpsecStatus } from "./ipsecStatus";
 import { parseTunnelsShow } from "./tunnelsShow";
@@ -144,9 +145,10 @@ export interface NodeCaReport {
 export const CaRotationPhase = { None: "none", Trusting: "trusting", Reissuing: "reissuing", Retiring: "retiring" } as const;
 export type CaRotationPhase = (typeof CaRotationPhase)[keyof typeof CaRotationPhase];
 
-/** The CA file name of ours that a manifest or other_config path names, as its fingerprint. */
+/** The fingerprint of the CA file of ours that a manifest path names. */
 function caFingerprintOf(path: string | null | undefined): string | undefined {
-    return /\/kube-ovn-ipsec-ca-([0-9a-f]{16})\.pem$/.exec(path ?? "")?.[1];
+    const name = /\/([^/]+)$/.exec(path ?? "")?.[1];
+    return name === undefined ? undefined : CA_FILE_NAME.exec(name)?.[1];
 }
 
 export function caRotationPhase(reports: readonly NodeStatusReport[], current: string | undefined): CaRotationPhase {
