@@ -67,10 +67,17 @@ interface NbFacts {
 
 const unquote = (v: string | undefined) => v?.replace(/"/g, "");
 
-function nbFacts(stdout: string, boundary: string): NbFacts & { before: boolean } {
+/** What a script printed; `before` and `encapsBefore` only the set script prints. */
+function nbFacts(stdout: string, boundary: string): NbFacts & { before: boolean; encapsBefore: boolean } {
     const f = parseFacts(parseSections(stdout, boundary).get("facts"));
     const rec = unquote(f.recorded);
-    return { ipsec: f.after === "true" || f.ipsec === "true", before: f.before === "true", recorded: rec === "on" ? true : rec === "off" ? false : null, forceEncaps: unquote(f.encaps) === "true" };
+    return {
+        ipsec: f.after === "true" || f.ipsec === "true",
+        before: f.before === "true",
+        recorded: rec === "on" ? true : rec === "off" ? false : null,
+        forceEncaps: unquote(f.encaps) === "true",
+        encapsBefore: unquote(f.encapsBefore) === "true",
+    };
 }
 
 /** Shell lines that read nb_global into $v (ipsec), $r (our record), $fe (forceencaps, unquoted) and $fer (its record). */
@@ -147,9 +154,8 @@ printf 'before=%s\\nafter=%s\\nrecorded=%s\\nencaps=%s\\nencapsBefore=%s\\n' "$v
 `;
     const out = await runRemote(access, await centralEndpoint(access, exec), { step: "set-nb-global", script }, exec);
     const facts = nbFacts(out.stdout, boundary);
-    const encapsBefore = unquote(parseFacts(parseSections(out.stdout, boundary).get("facts")).encapsBefore) === "true";
     // The nodes' tunnels change with either value: observations made before are stale.
-    if (facts.before !== facts.ipsec || encapsBefore !== facts.forceEncaps) markSwitchChanged(access);
+    if (facts.before !== facts.ipsec || facts.encapsBefore !== facts.forceEncaps) markSwitchChanged(access);
     return { before: facts.before, after: facts.ipsec, recorded: facts.recorded, forceEncaps: facts.forceEncaps };
 }
 
