@@ -17,7 +17,7 @@ import { guardFunctions } from "./guardRules";
 import { FILE_PREFIX, IPSEC_DIR, MANIFEST, NodeFilePaths, OUR_FILE_GLOBS, STARTED_MARKER } from "./nodeFiles";
 import { payloadReader } from "./nodePayload";
 import { BEFORE_RECORD, CERT_KEYS, beforeKey } from "./ovsdbRecord";
-import { STRONGSWAN_SETTINGS, STRONGSWAN_SETTINGS_TEXT } from "./strongswanSettings";
+import { STRONGSWAN_SETTINGS, STRONGSWAN_SETTINGS_CURRENT, STRONGSWAN_SETTINGS_TEXT } from "./strongswanSettings";
 
 export interface ApplyParams {
     boundary: string;
@@ -115,7 +115,7 @@ rm -f ${IPSEC_DIR}/certs/*.koi-tmp ${IPSEC_DIR}/private/*.koi-tmp ${IPSEC_DIR}/c
 
 # Our strongSwan settings (xfrm_acq_expires), before the IKE daemon starts: it reads them then.
 SWC=${q(STRONGSWAN_SETTINGS)}
-if [ -d "\${SWC%/*}" ] && [ "$(cat "$SWC" 2>/dev/null)" != "$(printf '%s' ${q(STRONGSWAN_SETTINGS_TEXT)})" ]; then
+if [ -d "\${SWC%/*}" ] && ! ${STRONGSWAN_SETTINGS_CURRENT}; then
     out=$( { printf '%s' ${q(STRONGSWAN_SETTINGS_TEXT)} > "$SWC.koi-tmp" && chmod 0644 "$SWC.koi-tmp" && mv -f "$SWC.koi-tmp" "$SWC"; } 2>&1) || { rm -f "$SWC.koi-tmp"; fail_cmd write-files "$out" "writing $SWC"; }
 fi
 

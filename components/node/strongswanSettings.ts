@@ -6,6 +6,7 @@
  * for that pair for that long. charon reads it when it starts: a running charon keeps its value
  * until its next start (an apply restarts nothing for it).
  */
+import { shellQuote as q } from "../transport/shellQuote";
 
 export const STRONGSWAN_SETTINGS = "/etc/strongswan.d/kube-ovn-ipsec.conf";
 
@@ -23,3 +24,6 @@ charon {
     }
 }
 `;
+
+/** Shell test, true when the file holds exactly our text: the apply's and the observation's check. */
+export const STRONGSWAN_SETTINGS_CURRENT = `[ "$(cat ${q(STRONGSWAN_SETTINGS)} 2>/dev/null)" = "$(printf '%s' ${q(STRONGSWAN_SETTINGS_TEXT)})" ]`;

@@ -12,7 +12,7 @@
 import { guardFunctions } from "../node/guardRules";
 import { IPSEC_DIR, MANIFEST, STARTED_MARKER } from "../node/nodeFiles";
 import { BEFORE_RECORD } from "../node/ovsdbRecord";
-import { STRONGSWAN_SETTINGS, STRONGSWAN_SETTINGS_TEXT } from "../node/strongswanSettings";
+import { STRONGSWAN_SETTINGS, STRONGSWAN_SETTINGS_CURRENT } from "../node/strongswanSettings";
 import { MAX_SECTION_BYTES, ScriptLimits, prelude } from "../transport/scriptKit";
 import { shellQuote as q } from "../transport/shellQuote";
 
@@ -56,7 +56,7 @@ if [ -f "$MF" ]; then
 else
     echo manifest=0
 fi
-if [ ! -f ${q(STRONGSWAN_SETTINGS)} ]; then echo swconf=missing; elif [ "$(cat ${q(STRONGSWAN_SETTINGS)})" = "$(printf '%s' ${q(STRONGSWAN_SETTINGS_TEXT)})" ]; then echo swconf=ok; else echo swconf=changed; fi
+if [ ! -f ${q(STRONGSWAN_SETTINGS)} ]; then echo swconf=missing; elif ${STRONGSWAN_SETTINGS_CURRENT}; then echo swconf=ok; else echo swconf=changed; fi
 printf 'trusted_cas=%s\\n' "$(ls -1 ${IPSEC_DIR}/cacerts/ 2>/dev/null | sed -n 's/^kube-ovn-ipsec-ca-\\([0-9a-f]\\{16\\}\\)\\.pem$/\\1/p' | head -n 20 | tr '\\n' ' ')"
 printf 'our_files=%s\\n' "$(ls -1 ${IPSEC_DIR}/certs/kube-ovn-ipsec-*.pem ${IPSEC_DIR}/private/kube-ovn-ipsec-*.pem ${IPSEC_DIR}/cacerts/kube-ovn-ipsec-*.pem 2>/dev/null | wc -l)"
 printf 'started=%s\\n' "$(tr '\\n' ' ' < ${q(STARTED_MARKER)} 2>/dev/null)"
