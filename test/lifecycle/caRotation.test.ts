@@ -14,7 +14,7 @@ import { Harness, HarnessError } from "../../tools/engine/engine";
 import { caFilePath, fingerprint } from "../../components/node/nodeFiles";
 import { ExecProxy } from "../support/execProxy";
 import { LabNode, LabStatus, NO_PREVIEW, freshLab, labAccess, labOk, labStatus, podOk, podSh } from "../support/lab";
-import { configFor, ikeDownAll, ikePeers, ikeUp, otherConfig, servicePids, waitFor } from "../support/node";
+import { charonLogCount, configFor, ikeDownAll, ikePeers, ikeUp, otherConfig, servicePids, waitFor } from "../support/node";
 import { requireTool } from "../support/requireTool";
 
 jest.setTimeout(240_000);
@@ -139,7 +139,7 @@ describe("ca.generation 1 -> 2", () => {
             // Every IKE SA deleted first: any ESTABLISHED one after this would be new.
             for (const n of lab.nodes) ikeDownAll(lab, n);
             // b finds no trusted issuer for it and refuses; a is told AUTHENTICATION_FAILED.
-            const count = (n: LabNode, line: string) => Number(podSh(lab, n.target, `grep -cF ${JSON.stringify(line)} /var/log/charon.log`).stdout.trim() || "0");
+            const count = (n: LabNode, line: string) => charonLogCount(lab, n, line, true);
             const untrusted = `no issuer certificate found for "O=kube-ovn, CN=${a.systemId}"`;
             const before = { b: count(b, untrusted), a: count(a, "received AUTHENTICATION_FAILED notify error") };
             ikeUp(lab, a);

@@ -72,9 +72,9 @@ export function strongswanConns(lab: LabStatus, node: string): { conns: number; 
     return { conns: count(/^conn ovn-/gm), forceencaps: count(/^\s+forceencaps=yes$/gm), libreswanEncapsulation: count(/^\s+encapsulation=yes$/gm) };
 }
 
-/** Lines of charon's log (the lab's /var/log/charon.log) that match `pattern` (a grep -E pattern). */
-export function charonLogCount(lab: LabStatus, node: LabNode, pattern: string): number {
-    return Number(podSh(lab, node.target, `grep -cE ${shellQuote(pattern)} /var/log/charon.log`).stdout.trim() || "0");
+/** Lines of charon's log (the lab's /var/log/charon.log) that match `pattern`: a grep -E pattern, or with `fixed` a plain string. */
+export function charonLogCount(lab: LabStatus, node: LabNode, pattern: string, fixed = false): number {
+    return Number(podSh(lab, node.target, `grep -c${fixed ? "F" : "E"} ${shellQuote(pattern)} /var/log/charon.log`).stdout.trim() || "0");
 }
 
 export interface TunnelHeader {
