@@ -48,6 +48,9 @@ function expectObserved(outputs: { status: IpsecStatus; nodes?: Array<{ name: st
         const health = !enabled ? "disabled" : protectedByReading(r, n, peersOf(n)) ? "protected" : "notProtected";
         expect({ node: n.name, health: reported.health }).toEqual({ node: n.name, health });
         expect({ node: n.name, configured: reported.configured }).toEqual({ node: n.name, configured: enabled ? configuredByReading(r, peersOf(n)) : 0 });
+        // The CAs it trusts and the one its certificate came with; UDP encapsulation per tunnel.
+        expect({ node: n.name, ca: reported.ca }).toEqual({ node: n.name, ca: { signedBy: r.signedBy, trusted: r.trustedCas } });
+        for (const t of reported.tunnels) expect({ node: n.name, peer: t.peerNode, forced: t.forceEncapsulation === true }).toEqual({ node: n.name, peer: t.peerNode, forced: r.tunnels?.find((x) => x.remoteName === t.remoteName)?.forceencaps ?? false });
         // Disabled: the monitor still answers, with no tunnel (null would be a failed reading).
         if (!enabled) expect(r.tunnels).toEqual([]);
         expect(Date.parse(reported.observedAt)).toBeGreaterThanOrEqual(since);
