@@ -14,7 +14,10 @@ dir=$1; target=$2; shift 2
 now() { date +%s%3N; }
 args=$(printf '%s ' "$@" | awk 'BEGIN { ORS = "\\n" } { print }')
 # printf, not echo: dash's echo would turn the \n we wrote back into newlines.
-printf 'start %s %s %s %s\n' "$(now)" "$$" "$target" "$args" >> "$dir/log"
+# One writer at a time: a start line holds the whole script (tens of KB), which the shell writes
+# in several chunks, so two commands starting together would interleave them and lose both.
+logline() { { flock 8; printf '%s\n' "$1" >> "$dir/log"; } 8>>"$dir/log.lock"; }
+logline "start $(now) $$ $target $args"
 fault=$(cat "$dir/fault-$target" 2>/dev/null | awk '{ print $1; exit }')
 case "$fault" in
     unreachable-apply)
@@ -24,7 +27,7 @@ case "$fault" in
     hang) exec sleep 3600 ;;
     unreachable)
         echo "ssh: connect to host $target port 22: Connection refused" >&2
-        echo "end $(now) $$ 255" >> "$dir/log"
+        logline "end $(now) $$ 255"
         exit 255 ;;
     cutstdin)
         head -c 200 | "$@"
@@ -36,11 +39,11 @@ case "$fault" in
         rm -f "$dir/fault-$target"
         "$@" >/dev/null 2>&1
         echo "client_loop: send disconnect: Broken pipe" >&2
-        echo "end $(now) $$ 255" >> "$dir/log"
+        logline "end $(now) $$ 255"
         exit 255 ;;
     *)
         "$@"
         rc=$? ;;
 esac
-echo "end $(now) $$ $rc" >> "$dir/log"
+logline "end $(now) $$ $rc"
 exit "$rc"
