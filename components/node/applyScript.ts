@@ -16,6 +16,7 @@ import { shellQuote as q } from "../transport/shellQuote";
 import { guardFunctions } from "./guardRules";
 import { FILE_PREFIX, IPSEC_DIR, MANIFEST, NodeFilePaths, OUR_FILE_GLOBS, STARTED_MARKER } from "./nodeFiles";
 import { payloadReader } from "./nodePayload";
+import { OVS_CTL, QUICK_START_SUPPORTED } from "./monitorStart";
 import { BEFORE_RECORD, CERT_KEYS, beforeKey } from "./ovsdbRecord";
 import { STRONGSWAN_SETTINGS, STRONGSWAN_SETTINGS_CURRENT, STRONGSWAN_SETTINGS_TEXT } from "./strongswanSettings";
 
@@ -124,9 +125,10 @@ fi
 ${p.guard ? "guard_install" : "guard_remove"}
 
 # Services: start what is not running, restart nothing (unless the kernel lost the daemons'
-# policies). The monitor picks up new paths by itself, and starting it (re)starts the IKE
-# daemon: so start the monitor only after the paths are in OVSDB, and start the IKE daemon only
-# if the monitor did not.
+# policies). The monitor picks up new paths by itself: start it only after the paths are in
+# OVSDB. Where the image allows (monitorStart.ts) the IKE daemon starts first and the monitor
+# leaves it running; else the monitor's init script restarts the IKE daemon itself, and the
+# IKE daemon is started here only if that did not.
 mark() { grep -qx "$1" "$MARK" 2>/dev/null && return 0; out=$(echo "$1" 2>&1 >>"$MARK") || fail_cmd write-marker "$out" "writing $MARK"; }
 pid_alive() { p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 charon_gone() { ! pid_alive /var/run/charon.pid; }
@@ -143,17 +145,34 @@ ${p.restartServices ? `if monitor_up; then
     run_service openvswitch-ipsec restart || fail_cmd restart-ipsec "$(service_said)" "service openvswitch-ipsec restart (the kernel had lost the IPsec policies)"
     wait_until 30 monitor_up || fail $TRANSIENT restart-ipsec "ovs-monitor-ipsec did not answer within $waited s of its restart"
 fi` : ""}
-if ! monitor_up; then
-    mark monitor
-    [ "$ike_before" = 1 ] || mark ike
-    run_service openvswitch-ipsec start || fail_cmd start-ovs-monitor-ipsec "$(service_said)" "service openvswitch-ipsec start"
-    wait_until 30 monitor_up || fail $TRANSIENT start-ovs-monitor-ipsec "ovs-monitor-ipsec did not answer within $waited s of starting"
-    wait_until 15 ike_up || true
-fi
-if ! ike_up; then
+start_ike() {
     mark ike
     run_service ipsec start || fail_cmd start-ike-daemon "$(service_said)" "service ipsec start"
     wait_until 15 ike_up || fail $TRANSIENT start-ike-daemon "strongSwan did not answer within $waited s of starting"
+}
+# A monitor that runs but does not answer (hung, stopped) cannot be started again (its pidfile
+# is held): say so rather than what a second start would say. The pid must be a monitor's: a
+# stale pidfile's pid may belong to another process by now (the pods share the host's pids).
+MON_PID=/var/run/openvswitch/ovs-monitor-ipsec.pid
+monitor_pid_alive() { p=$(cat "$MON_PID" 2>/dev/null) && [ -n "$p" ] && grep -q ovs-monitor-ipsec "/proc/$p/cmdline" 2>/dev/null; }
+if ! monitor_up && monitor_pid_alive; then
+    wait_until 5 monitor_up || fail $TRANSIENT start-ovs-monitor-ipsec "ovs-monitor-ipsec is running (pid $(cat "$MON_PID")) but did not answer ovs-appctl for $waited s; if it stays so, restart it in the pod: service openvswitch-ipsec restart"
 fi
+if ! monitor_up; then
+    mark monitor
+    [ "$ike_before" = 1 ] || mark ike
+    if ${QUICK_START_SUPPORTED}; then
+        # The IKE daemon first (it reads our settings file), then the monitor, told not to
+        # restart it: no \`ipsec restart\` and its \`sleep 2\`; the monitor configures the running
+        # daemon with \`ipsec update\` as it does on any change.
+        ike_up || start_ike
+        run_daemon ${q(OVS_CTL)} --ike-daemon=strongswan --no-restart-ike-daemon start-ovs-ipsec || fail_cmd start-ovs-monitor-ipsec "$(service_said)" "ovs-ctl --no-restart-ike-daemon start-ovs-ipsec"
+    else
+        run_service openvswitch-ipsec start || fail_cmd start-ovs-monitor-ipsec "$(service_said)" "service openvswitch-ipsec start"
+    fi
+    wait_until 30 monitor_up || fail $TRANSIENT start-ovs-monitor-ipsec "ovs-monitor-ipsec did not answer within $waited s of starting"
+    wait_until 15 ike_up || true
+fi
+ike_up || start_ike
 ${nodeFactsLines()}`;
 }

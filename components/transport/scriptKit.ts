@@ -68,7 +68,8 @@ export function purposeOf(text: string): ScriptPurpose | null {
  *   lock shared|exclusive take the node lock, waiting at most what is left
  *   wait_until N CMD      poll CMD every 0.1 s until it succeeds, for at most N seconds (and
  *                         never past the budget); `waited` is how long the last wait took
- *   run_service N A       an init script (through `service` when there is one), bounded
+ *   run_daemon CMD...     a command that may start a daemon: bounded, output to $SVC_LOG
+ *   run_service N A       an init script (through `service` when there is one), as run_daemon
  *   section NAME          start an output section
  *   oneline               one bounded line of a tool's message, for error texts
  *
@@ -106,7 +107,8 @@ export function prelude(boundary: string, limits: ScriptLimits, purpose: ScriptP
         "SVC_LOG=$(mktemp 2>/dev/null || echo /tmp/kube-ovn-ipsec-svc.$$)",
         "trap 'rm -f \"$SVC_LOG\"' EXIT",
         // fd 9 (the node lock) is closed for them: a daemon would otherwise hold the lock forever.
-        "run_service() { s=$(cap 600); if command -v service >/dev/null 2>&1; then timeout -k 1 \"$s\" service \"$1\" \"$2\"; else timeout -k 1 \"$s\" \"/etc/init.d/$1\" \"$2\"; fi >\"$SVC_LOG\" 2>&1 </dev/null 9>&-; }",
+        "run_daemon() { s=$(cap 600); timeout -k 1 \"$s\" \"$@\" >\"$SVC_LOG\" 2>&1 </dev/null 9>&-; }",
+        "run_service() { if command -v service >/dev/null 2>&1; then run_daemon service \"$1\" \"$2\"; else run_daemon \"/etc/init.d/$1\" \"$2\"; fi; }",
         "service_said() { tail -n 3 \"$SVC_LOG\" | oneline; }",
         // Waiting on a condition, never a fixed sleep; bounded by the script's own deadline.
         "wait_until() { w0=$(date +%s); wend=$(( w0 + $(cap \"$1\") )); shift; while ! \"$@\"; do [ \"$(date +%s)\" -lt \"$wend\" ] || { waited=$(( $(date +%s) - w0 )); return 1; }; sleep 0.1; done; waited=$(( $(date +%s) - w0 )); return 0; }",

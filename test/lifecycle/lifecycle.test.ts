@@ -8,7 +8,7 @@ import { X509Certificate } from "crypto";
 import { STRONGSWAN_SETTINGS, STRONGSWAN_SETTINGS_TEXT, XFRM_ACQ_EXPIRES_SECONDS } from "../../components/node/strongswanSettings";
 import { Harness, HarnessError, UpResult } from "../../tools/engine/engine";
 import { LabNode, LabStatus, freshLab, labOk, labStatus, podOk, podSh, NO_PREVIEW } from "../support/lab";
-import { charonLogCount, configFor, ikeDownAll, ikePeers, ikeUp, ikeUpInBackground, nbIpsec, nbKey, otherConfig, ourFiles, servicePids, strongswanConns, triggerIke, tunnelHeaders, waitFor } from "../support/node";
+import { MONITOR_RESTARTS_IKE, charonLogCount, configFor, ikeDownAll, monitorLogCount, monitorWithoutQuickStart, ikePeers, ikeUp, ikeUpInBackground, nbIpsec, nbKey, otherConfig, ourFiles, servicePids, strongswanConns, triggerIke, tunnelHeaders, waitFor } from "../support/node";
 
 jest.setTimeout(180_000);
 
@@ -77,6 +77,12 @@ describe("1. enable", () => {
             // our xfrm_acq_expires into the node's network namespace (its default is 165 s).
             expect(podOk(lab, node.target, `cat ${STRONGSWAN_SETTINGS}`)).toBe(STRONGSWAN_SETTINGS_TEXT);
             expect(podOk(lab, node.target, "cat /proc/sys/net/core/xfrm_acq_expires").trim()).toBe(String(XFRM_ACQ_EXPIRES_SECONDS));
+            // OVS 3.1's monitor knows --no-restart-ike-daemon: it was started so, after charon,
+            // and never ran \`ipsec restart\`; so it wrote no ovs.conf, and charon still loaded
+            // what ovs.conf would have asked for (from our settings file).
+            expect(monitorLogCount(lab, node, MONITOR_RESTARTS_IKE)).toBe(0);
+            expect(podSh(lab, node.target, "test -e /etc/strongswan.d/ovs.conf").status).not.toBe(0);
+            expect(podOk(lab, node.target, "ipsec statusall").split("\n").find((l) => l.includes("loaded plugins:"))?.split(/\s+/)).toContain("gcm");
 
             const show = podOk(lab, node.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show");
             const headers = tunnelHeaders(show);
@@ -299,6 +305,37 @@ describe("4. nodes join and leave", () => {
         lab = labStatus();
         last = await h.up({ config: configFor(lab) });
         expect(last.outputs.summary).toMatchObject({ ready: true, nodes: 3, configured: 6 });
+    });
+});
+
+describe("4b. an image whose ovs-monitor-ipsec cannot skip the IKE daemon's restart", () => {
+    it("is detected; the node is started the old way (the monitor restarts strongSwan) and works", async () => {
+        const [a, , c] = lab.nodes;
+        const others = lab.nodes.filter((n) => n.name !== c.name);
+        const pidsBefore = others.map((n) => servicePids(lab, n.name));
+        // An ovs-ovn restart loses the daemons; the pod comes back with an older monitor.
+        labOk("restart-pod", c.name);
+        lab = labStatus();
+        monitorWithoutQuickStart(lab, c);
+        // charon's default, so that the value below is the one the new charon set.
+        podOk(lab, c.target, "echo 165 > /proc/sys/net/core/xfrm_acq_expires");
+        const restartsBefore = monitorLogCount(lab, c, MONITOR_RESTARTS_IKE);
+
+        const result = await h.up({ config: configFor(lab) });
+        expect(result.outputs.summary).toMatchObject({ ready: true, configured: 6 });
+        // Started through the init script: the monitor restarted strongSwan once and wrote its ovs.conf.
+        expect(monitorLogCount(lab, c, MONITOR_RESTARTS_IKE)).toBe(restartsBefore + 1);
+        expect(podSh(lab, c.target, "test -s /etc/strongswan.d/ovs.conf").status).toBe(0);
+        expect(podOk(lab, c.target, `cat ${STRONGSWAN_SETTINGS}`)).toBe(STRONGSWAN_SETTINGS_TEXT);
+        expect(podOk(lab, c.target, "cat /proc/sys/net/core/xfrm_acq_expires").trim()).toBe(String(XFRM_ACQ_EXPIRES_SECONDS));
+        expect(tunnelHeaders(podOk(lab, c.target, "ovs-appctl -t ovs-monitor-ipsec tunnels/show")).map((t) => t.state)).toEqual(["CONFIGURED", "CONFIGURED"]);
+        // IKE authenticates with a node started the new way.
+        ikeDownAll(lab, c);
+        ikeDownAll(lab, a);
+        triggerIke(lab, c, a);
+        await waitFor(`IKE SA ${c.name} -> ${a.name}`, () => ikePeers(lab, c).includes(a.systemId), 20_000);
+        // The other nodes were not touched.
+        expect(others.map((n) => servicePids(lab, n.name))).toEqual(pidsBefore);
     });
 });
 

@@ -5,6 +5,7 @@
  */
 import type { Access, NodeSpec } from "../../components";
 import { configFor as labConfigFor } from "../../lab/stackConfig";
+import { MONITOR_PROGRAM } from "../../components/node/monitorStart";
 import { shellQuote } from "../../components/transport/shellQuote";
 import type { StackConfig } from "../../stacks/program";
 import { LabNode, LabStatus, podOk, podSh } from "./lab";
@@ -75,6 +76,28 @@ export function strongswanConns(lab: LabStatus, node: string): { conns: number; 
 /** Lines of charon's log (the lab's /var/log/charon.log) that match `pattern`: a grep -E pattern, or with `fixed` a plain string. */
 export function charonLogCount(lab: LabStatus, node: LabNode, pattern: string, fixed = false): number {
     return Number(podSh(lab, node.target, `grep -c${fixed ? "F" : "E"} ${shellQuote(pattern)} /var/log/charon.log`).stdout.trim() || "0");
+}
+
+/** What ovs-monitor-ipsec logs when it restarts strongSwan at its start (`ipsec restart`, with its `sleep 2`). */
+export const MONITOR_RESTARTS_IKE = "Restarting StrongSwan";
+
+/** Lines of the node's ovs-monitor-ipsec log that contain `text` (a plain string). */
+export function monitorLogCount(lab: LabStatus, node: LabNode, text: string): number {
+    return Number(podSh(lab, node.target, `grep -cF ${shellQuote(text)} /var/log/openvswitch/ovs-monitor-ipsec.log`).stdout.trim() || "0");
+}
+
+/**
+ * Gives the pod an ovs-monitor-ipsec that does not know `--no-restart-ike-daemon`, as OVS before
+ * 2.15: a copy of the real one with that option renamed (same behaviour otherwise), bind-mounted
+ * over the program in the pod's own mount namespace, so it lasts until the pod restarts.
+ */
+export function monitorWithoutQuickStart(lab: LabStatus, node: LabNode): void {
+    const copy = "/root/ovs-monitor-ipsec.without-no-restart";
+    podOk(
+        lab,
+        node.target,
+        `sed 's/"--no-restart-ike-daemon",/"--koi-lab-renamed", dest="no_restart_ike_daemon",/' ${shellQuote(MONITOR_PROGRAM)} > ${copy} && chmod 0755 ${copy} && ! grep -q -e --no-restart-ike-daemon ${copy} && grep -q koi-lab-renamed ${copy} && mount --bind ${copy} ${shellQuote(MONITOR_PROGRAM)}`,
+    );
 }
 
 export interface TunnelHeader {
