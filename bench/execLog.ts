@@ -69,6 +69,8 @@ export interface ExecCounts {
     /** Execs into node pods / number of nodes. */
     perNodeMean: number;
     perNodeMax: number;
+    /** Time spent in each node pod's execs, summed (ms); an exec that waits on the pod counts. */
+    inPodMsPerNode: Record<string, number>;
     byKind: Record<string, number>;
     /** How long the execs of each kind took (ms). */
     durationByKind: Record<string, Stat>;
@@ -78,12 +80,16 @@ export interface ExecCounts {
 
 export function countExecs(records: readonly ExecRecord[], centralTarget: string, nodeTargets: readonly string[]): ExecCounts {
     const perNode: Record<string, number> = Object.fromEntries(nodeTargets.map((t) => [t, 0]));
+    const inPodMsPerNode: Record<string, number> = Object.fromEntries(nodeTargets.map((t) => [t, 0]));
     const byKind: Record<string, number> = {};
     const durations: Record<string, number[]> = {};
     let central = 0;
     for (const r of records) {
         if (r.target === centralTarget) central++;
-        else perNode[r.target] = (perNode[r.target] ?? 0) + 1;
+        else {
+            perNode[r.target] = (perNode[r.target] ?? 0) + 1;
+            inPodMsPerNode[r.target] = (inPodMsPerNode[r.target] ?? 0) + r.durationMs;
+        }
         byKind[r.kind] = (byKind[r.kind] ?? 0) + 1;
         (durations[r.kind] ??= []).push(r.durationMs);
     }
@@ -95,6 +101,7 @@ export function countExecs(records: readonly ExecRecord[], centralTarget: string
         perNode,
         perNodeMean: nodeTargets.length === 0 ? 0 : nodeTotal / nodeTargets.length,
         perNodeMax: nodeValues.length === 0 ? 0 : Math.max(...nodeValues),
+        inPodMsPerNode,
         byKind,
         durationByKind: Object.fromEntries(Object.entries(durations).map(([k, v]) => [k, stat(v)])),
         failed: records.filter((r) => r.exitCode !== 0).length,
