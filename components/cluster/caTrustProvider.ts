@@ -82,19 +82,22 @@ async function trust(inputs: CaStageInputs, olds: CaStageInputs | null): Promise
     const limits = scriptLimits(inputs.exec);
     if (olds === null) return; // first enable: the apply installs the CA
     const known = new Set(olds.nodes.map((n) => n.name));
-    if (olds.caCertPem !== inputs.caCertPem) {
+    const existing = inputs.nodes.filter((n) => known.has(n.name));
+    const joining = inputs.nodes.filter((n) => !known.has(n.name));
+    const caChanged = olds.caCertPem !== inputs.caCertPem;
+    if (caChanged) {
         // Phase 1 of a rotation: every node trusts the new CA before any node uses it.
-        await onEveryNode(inputs.nodes, "trusting the new CA", "no node changed its certificate, so every node still authenticates every other", async (n) => {
+        await onEveryNode(existing, "trusting the new CA", "no node changed its certificate, so every node still authenticates every other", async (n) => {
             await runOn(inputs, n.name, "trust-ca", (b) => trustScript(b, limits, [inputs.caCertPem]));
         });
-        return;
     }
-    const joining = inputs.nodes.filter((n) => !known.has(n.name));
     if (joining.length === 0) return;
-    // A rotation may be under way (an earlier up stopped in it): a joining node trusts what the
-    // others trust. Usually that is the current CA alone, which its apply installs anyway.
-    const trusted = await trustedOn(inputs, inputs.nodes.filter((n) => known.has(n.name)));
-    const extra = (trusted ?? []).filter((pem) => caFilePath(pem) !== caFilePath(inputs.caCertPem));
+    // A node that joins during a rotation (this up's, or one an earlier up stopped in) trusts
+    // what the others trust, and the CA they were signed by: their certificates stay in use until
+    // each is re-issued. Without a rotation that is the current CA alone, which the apply installs.
+    const trusted = await trustedOn(inputs, existing);
+    const candidates = [...(caChanged ? [olds.caCertPem] : []), ...(trusted ?? [])];
+    const extra = candidates.filter((pem, i) => caFilePath(pem) !== caFilePath(inputs.caCertPem) && candidates.findIndex((x) => caFilePath(x) === caFilePath(pem)) === i);
     if (extra.length === 0) return;
     await onEveryNode(joining, "trusting the CAs of a rotation under way", "the joining node(s) were not configured", async (n) => {
         await runOn(inputs, n.name, "trust-ca", (b) => trustScript(b, limits, [inputs.caCertPem, ...extra]));

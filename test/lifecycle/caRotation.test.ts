@@ -30,7 +30,7 @@ const fileOf = (pem: string) => caFilePath(pem).split("/").pop() as string;
 /** The issuer of the certificate other_config points at, on the node itself. */
 const issuerOn = (n: LabNode) => new X509Certificate(podOk(lab, n.target, `cat ${otherConfig(lab, n.name).certificate}`)).issuer;
 const caPem = (generation: number) => h.outputsOf(generation === 1 ? "kube-ovn-ipsec-ca" : `kube-ovn-ipsec-ca-g${generation}`).certPem as string;
-const config = (generation: number) => configFor(lab, { access: { command: proxy.wrap(labAccess(lab)) }, ca: { generation, commonName: `kube-ovn-ipsec CA ${generation}` } });
+const config = (generation: number, nodes: LabNode[] = lab.nodes) => configFor(lab, { nodes, access: { command: proxy.wrap(labAccess(lab)) }, ca: { generation, commonName: `kube-ovn-ipsec CA ${generation}` } });
 
 /** Every pair negotiates IKE afresh now (old SAs deleted); each node must hold a new ESTABLISHED IKE SA with every peer. */
 async function everyPairAuthenticates(what: string): Promise<void> {
@@ -184,5 +184,28 @@ describe("ca.generation 1 -> 2", () => {
             expect([n.name, caFiles(n)]).toEqual([n.name, []]);
             expect(otherConfig(lab, n.name)).toEqual({ certificate: "", private_key: "", ca_cert: "" });
         }
+    });
+
+    it("a node that joins in the very up that changes the CA trusts both, authenticates with a node still on the old CA, and ends with the new one alone", async () => {
+        // Three nodes on generation 4; the fourth (clean since the destroy) joins with generation 5.
+        const [a, , c, joiner] = lab.nodes;
+        const first = lab.nodes.slice(0, 3);
+        await h.up({ config: config(4, first) });
+        for (const n of first) expect(caFiles(n)).toEqual([fileOf(caPem(4))]);
+        expect(caFiles(joiner)).toEqual([]);
+        // c cannot be configured in that up: it keeps its generation-4 certificate.
+        proxy.fault(c.target, "unreachable-apply");
+        const error = (await h.up({ config: config(5) }).catch((e: unknown) => e)) as HarnessError;
+        proxy.clear();
+        expect(error.failures.map((f) => f.name)).toEqual([`kube-ovn-ipsec-${c.name}`]);
+        expect(caFiles(joiner)).toEqual([fileOf(caPem(4)), fileOf(caPem(5))].sort());
+        expect(issuerOn(joiner)).toContain("CN=kube-ovn-ipsec CA 5");
+        expect(issuerOn(c)).toContain("CN=kube-ovn-ipsec CA 4");
+        expect(issuerOn(a)).toContain("CN=kube-ovn-ipsec CA 5");
+        await everyPairAuthenticates("a joiner in the CA change's own up (c still on generation 4)");
+        // The re-run finishes the rotation: the old CA is gone, the joiner's too.
+        await h.up({ config: config(5) });
+        for (const n of lab.nodes) expect([n.name, caFiles(n)]).toEqual([n.name, [fileOf(caPem(5))]]);
+        await everyPairAuthenticates("generation 5, rotation finished");
     });
 });
