@@ -187,7 +187,6 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
             const provider = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: access.kubeconfig ?? undefined, context: access.context ?? undefined }, child);
             k8sOpts = { parent: this, provider };
         }
-        if (settings.publishSecrets) createCaSecret(name, settings.secretNamespace, caCertPem, k8sOpts);
 
         const certs = settings.nodes.map((node) => ({ node, pki: createNodeCertificate(`${name}-${node.name}`, node, settings.certificate, ca, child) }));
         if (settings.publishSecrets) {
@@ -209,6 +208,10 @@ export class KubeOvnIpsec extends pulumi.ComponentResource {
         // (Copies: a dynamic resource adds its provider to the object it is given.)
         const caStage = { access: accessForNodes(access, settings.nodes), exec, parallelism, nodes: settings.nodes, caCertPem };
         const caTrust = new CaTrust(`${name}-ca-trust`, { ...caStage }, { parent: this, dependsOn: [preflight] });
+        // The CA Secret publishes every CA a node may still need: during a rotation old and new.
+        // (State from before trustedCas, or a mocked CaTrust, has none: the current CA alone.)
+        const caBundle = pulumi.all([caTrust.trustedCas, caCertPem]).apply(([pems, current]) => (Array.isArray(pems) && pems.length > 0 ? pems.join("") : current));
+        if (settings.publishSecrets) createCaSecret(name, settings.secretNamespace, caBundle, k8sOpts);
 
         const guard = settings.failClosed && settings.enabled;
         const nodeResources = certs.map(

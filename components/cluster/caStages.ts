@@ -8,8 +8,10 @@ export type CaStageArgs = InputsOf<CaStageInputs>;
 
 /** Every node trusts the current CA (and a joining node every CA still in use) before any NodeIpsec runs. */
 export class CaTrust extends pulumi.dynamic.Resource {
+    /** The current CA first, then any other a node may still need (caTrustProvider.ts CaTrustOutputs). */
+    declare readonly trustedCas: pulumi.Output<string[]>;
     constructor(name: string, args: CaStageArgs, opts?: pulumi.CustomResourceOptions) {
-        super(providerStub("CaTrust", caTrustProvider), name, args, opts, "kube-ovn-ipsec", "CaTrust");
+        super(providerStub("CaTrust", caTrustProvider), name, { ...args, trustedCas: undefined }, opts, "kube-ovn-ipsec", "CaTrust");
     }
 }
 

@@ -35,6 +35,28 @@ export interface CaStageInputs {
     caCertPem: string;
 }
 
+/** CaTrust's outputs: its inputs, and the CAs a node may still need (what the CA Secret publishes). */
+export interface CaTrustOutputs extends CaStageInputs {
+    /**
+     * The current CA first, then every other CA a node may still present a certificate of or
+     * trust: during a rotation the old one too. Kept until an `up` finds no node trusting it any
+     * more (the up that finishes a rotation cannot know beforehand that every node will succeed;
+     * a CA too many here is harmless, one too few would make a reader refuse a node).
+     */
+    trustedCas: string[];
+}
+
+/** PEMs without repeats (by the file each would be), in order. */
+function uniqueCas(pems: readonly string[]): string[] {
+    const seen = new Set<string>();
+    return pems.filter((pem) => {
+        const file = caFilePath(pem);
+        if (seen.has(file)) return false;
+        seen.add(file);
+        return true;
+    });
+}
+
 /** Runs `task` on every node (bounded); throws one error naming every node that failed. */
 async function onEveryNode(nodes: readonly NodeSpec[], stage: string, meaning: string, task: (node: NodeSpec) => Promise<void>): Promise<void> {
     const failures: string[] = [];
@@ -78,9 +100,11 @@ async function trustedOn(inputs: CaStageInputs, candidates: readonly NodeSpec[])
     return null;
 }
 
-async function trust(inputs: CaStageInputs, olds: CaStageInputs | null): Promise<void> {
+async function trust(inputs: CaStageInputs, olds: CaTrustOutputs | null): Promise<string[]> {
     const limits = scriptLimits(inputs.exec);
-    if (olds === null) return; // first enable: the apply installs the CA
+    if (olds === null) return [inputs.caCertPem]; // first enable: the apply installs the CA
+    // State written before trustedCas existed: the CA of that time alone.
+    const prior = olds.trustedCas ?? [olds.caCertPem];
     const known = new Set(olds.nodes.map((n) => n.name));
     const existing = inputs.nodes.filter((n) => known.has(n.name));
     const joining = inputs.nodes.filter((n) => !known.has(n.name));
@@ -91,17 +115,22 @@ async function trust(inputs: CaStageInputs, olds: CaStageInputs | null): Promise
             await runOn(inputs, n.name, "trust-ca", (b) => trustScript(b, limits, [inputs.caCertPem]));
         });
     }
-    if (joining.length === 0) return;
+    // What the nodes trust, read when it can change the answer: for a joining node, or to learn
+    // that a rotation has finished (its old CA gone from the nodes).
+    const trusted = joining.length > 0 || (!caChanged && prior.length > 1) ? await trustedOn(inputs, existing) : null;
+    const inUse = uniqueCas([inputs.caCertPem, ...prior]);
+    const bundle = !caChanged && trusted !== null ? inUse.filter((pem, i) => i === 0 || trusted.some((t) => caFilePath(t) === caFilePath(pem))) : inUse;
+    if (joining.length === 0) return bundle;
     // A node that joins during a rotation (this up's, or one an earlier up stopped in) trusts
     // what the others trust, and the CA they were signed by: their certificates stay in use until
     // each is re-issued. Without a rotation that is the current CA alone, which the apply installs.
-    const trusted = await trustedOn(inputs, existing);
-    const candidates = [...(caChanged ? [olds.caCertPem] : []), ...(trusted ?? [])];
-    const extra = candidates.filter((pem, i) => caFilePath(pem) !== caFilePath(inputs.caCertPem) && candidates.findIndex((x) => caFilePath(x) === caFilePath(pem)) === i);
-    if (extra.length === 0) return;
-    await onEveryNode(joining, "trusting the CAs of a rotation under way", "the joining node(s) were not configured", async (n) => {
-        await runOn(inputs, n.name, "trust-ca", (b) => trustScript(b, limits, [inputs.caCertPem, ...extra]));
-    });
+    const extra = uniqueCas([...(caChanged ? [olds.caCertPem] : []), ...(trusted ?? [])]).filter((pem) => caFilePath(pem) !== caFilePath(inputs.caCertPem));
+    if (extra.length > 0) {
+        await onEveryNode(joining, "trusting the CAs of a rotation under way", "the joining node(s) were not configured", async (n) => {
+            await runOn(inputs, n.name, "trust-ca", (b) => trustScript(b, limits, [inputs.caCertPem, ...extra]));
+        });
+    }
+    return bundle;
 }
 
 async function retire(inputs: CaStageInputs): Promise<void> {
@@ -118,14 +147,19 @@ async function stageDiff(_id: string, olds: CaStageInputs, news: CaStageInputs) 
 
 /** Stage 1. */
 export const caTrustProvider: pulumi.dynamic.ResourceProvider = {
-    diff: stageDiff,
-    async create(inputs: CaStageInputs) {
-        await trust(inputs, null);
-        return { id: "ca-trust", outs: inputs };
+    // Also while it lists a CA besides the current one: whether the rotation has finished is
+    // learnt from the nodes.
+    async diff(id: string, olds: CaTrustOutputs, news: CaStageInputs) {
+        const { changes } = await stageDiff(id, olds, news);
+        return { changes: changes || (olds.trustedCas ?? []).length > 1 };
     },
-    async update(_id: string, olds: CaStageInputs, news: CaStageInputs) {
-        await trust(news, olds);
-        return { outs: news };
+    async create(inputs: CaStageInputs) {
+        const outs: CaTrustOutputs = { ...inputs, trustedCas: await trust(inputs, null) };
+        return { id: "ca-trust", outs };
+    },
+    async update(_id: string, olds: CaTrustOutputs, news: CaStageInputs) {
+        const outs: CaTrustOutputs = { ...news, trustedCas: await trust(news, olds) };
+        return { outs };
     },
     // The node's own delete removes every file of ours, CA files included.
     async delete() {},

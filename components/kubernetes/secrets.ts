@@ -1,5 +1,5 @@
 /**
- * The certificates as Kubernetes Secrets in Kube-OVN's namespace: the CA certificate (never its
+ * The certificates as Kubernetes Secrets in Kube-OVN's namespace: the CA certificates (never a
  * key) once, and one `kubernetes.io/tls` Secret per node with only that node's certificate and
  * key. Labelled as ours so that they can be found
  * (`kubectl get secret -l app.kubernetes.io/managed-by=kube-ovn-ipsec`).
@@ -27,13 +27,17 @@ export function nodeSecretName(node: string): string {
 /** Under unit-test mocks a child's output can be missing: pass that through rather than crash. */
 const base64 = (text: string): string => (typeof text === "string" ? Buffer.from(text, "utf8").toString("base64") : text);
 
-export function createCaSecret(name: string, namespace: string, caCertPem: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+/**
+ * `ca.crt` holds the CA bundle: the current CA first (it signs new certificates), then any other
+ * CA a node may still present a certificate of (during a rotation), as concatenated PEMs.
+ */
+export function createCaSecret(name: string, namespace: string, caBundlePem: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
     return new k8s.core.v1.Secret(
         `${name}-ca-secret`,
         {
             metadata: { name: CA_SECRET_NAME, namespace, labels: { ...MANAGED_BY, "app.kubernetes.io/component": "ca" } },
             type: "Opaque",
-            stringData: { "ca.crt": caCertPem },
+            stringData: { "ca.crt": caBundlePem },
         },
         opts,
     );

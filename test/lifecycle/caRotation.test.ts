@@ -29,6 +29,8 @@ const caFiles = (n: LabNode) => podOk(lab, n.target, "ls -1 /etc/ipsec.d/cacerts
 const fileOf = (pem: string) => caFilePath(pem).split("/").pop() as string;
 /** The issuer of the certificate other_config points at, on the node itself. */
 const issuerOn = (n: LabNode) => new X509Certificate(podOk(lab, n.target, `cat ${otherConfig(lab, n.name).certificate}`)).issuer;
+/** What the CA Secret publishes (`ca.crt`). */
+const caSecretPem = () => h.kubernetesSecrets().find((s) => s.name === "kube-ovn-ipsec-ca")?.data["ca.crt"];
 const caPem = (generation: number) => h.outputsOf(generation === 1 ? "kube-ovn-ipsec-ca" : `kube-ovn-ipsec-ca-g${generation}`).certPem as string;
 const config = (generation: number, nodes: LabNode[] = lab.nodes) => configFor(lab, { nodes, access: { command: proxy.wrap(labAccess(lab)) }, ca: { generation, commonName: `kube-ovn-ipsec CA ${generation}` } });
 
@@ -75,6 +77,8 @@ describe("ca.generation 1 -> 2", () => {
         for (const n of lab.nodes) expect([n.name, caFiles(n)]).toEqual([n.name, [fileOf(oldCa), fileOf(newCa)].sort()]);
         expect(lab.nodes.map((n) => otherConfig(lab, n.name))).toEqual(before);
         for (const n of lab.nodes) expect(issuerOn(n)).toContain("CN=kube-ovn-ipsec CA 1");
+        // The CA Secret holds both: the new one first (it signs from now on), then the old.
+        expect(caSecretPem()).toBe(newCa + oldCa);
         await everyPairAuthenticates("phase 1");
     });
 
@@ -87,6 +91,7 @@ describe("ca.generation 1 -> 2", () => {
         expect([issuerOn(a), issuerOn(b), issuerOn(c)].map((i) => i.split("\n").find((l) => l.startsWith("CN=")))).toEqual(["CN=kube-ovn-ipsec CA 2", "CN=kube-ovn-ipsec CA 2", "CN=kube-ovn-ipsec CA 1"]);
         // The old CA stays trusted everywhere: c still presents a certificate it signed.
         for (const n of lab.nodes) expect(caFiles(n)).toEqual([fileOf(oldCa), fileOf(caPem(2))].sort());
+        expect(caSecretPem()).toBe(caPem(2) + oldCa);
         await everyPairAuthenticates("phase 2 (a, b new; c old)");
         // The status read by a refresh shows it per node: who signed each certificate, what each trusts.
         await h.refresh();
@@ -108,8 +113,15 @@ describe("ca.generation 1 -> 2", () => {
             expect(issuerOn(n)).toContain("CN=kube-ovn-ipsec CA 2");
             expect(servicePids(lab, n.name)).toEqual(pidsBefore[n.name]);
         }
-        // The CA Secret follows.
-        expect(h.kubernetesSecrets().find((s) => s.name === "kube-ovn-ipsec-ca")?.data["ca.crt"]).toBe(caPem(2));
+        // The CA Secret follows one up later: the up that finishes the rotation published the
+        // bundle before its nodes ran; the next one reads that no node trusts the old CA any more.
+        expect(caSecretPem()).toBe(caPem(2) + oldCa);
+        const next = await h.up({ config: config(2) });
+        expect(caSecretPem()).toBe(caPem(2));
+        // ...and that next up changed nothing on any node.
+        expect(next.steps.filter((x) => x.type.endsWith(":NodeIpsec") && x.op !== "same")).toEqual([]);
+        const third = await h.up({ config: config(2) });
+        expect(third.steps.filter((x) => x.name === "kube-ovn-ipsec-ca-trust").map((x) => x.op)).toEqual(["same"]);
         // The old CA's resources are gone from the state.
         expect(h.state.resources.filter((r) => r.urn.endsWith("::kube-ovn-ipsec-ca") || r.urn.endsWith("::kube-ovn-ipsec-ca-key"))).toEqual([]);
         await everyPairAuthenticates("phase 3");
