@@ -27,12 +27,24 @@ export interface StateSizeSample {
     ms: number;
 }
 
+/**
+ * The CA Secret, counted apart from the node Secrets: it is published after the Preflight (it
+ * holds what CaTrust reports), so the no-lab run never has it and it is taken from the lab.
+ */
+export const CA_SECRET_KEY = "kubernetes:core/v1:Secret (CA)";
+
+/** A resource's type, the CA Secret told apart. */
+function typeKey(r: { type: string; urn: string }): string {
+    return r.type === "kubernetes:core/v1:Secret" && r.urn.endsWith("-ca-secret") ? CA_SECRET_KEY : r.type;
+}
+
 /** Resource type -> [count, mean bytes as JSON]. */
 function byTypeOf(state: HarnessState): Record<string, [number, number]> {
     const byType: Record<string, [number, number]> = {};
     for (const r of state.resources) {
-        const [count, mean] = byType[r.type] ?? [0, 0];
-        byType[r.type] = [count + 1, (mean * count + jsonBytes(r)) / (count + 1)];
+        const key = typeKey(r);
+        const [count, mean] = byType[key] ?? [0, 0];
+        byType[key] = [count + 1, (mean * count + jsonBytes(r)) / (count + 1)];
     }
     return byType;
 }
@@ -72,7 +84,7 @@ export function labStateSample(state: HarnessState, nodes: number, written: { by
     const overheads = state.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic")).map((r) => jsonBytes(r) - jsonBytes({ ...r, inputs: strip(r.inputs), outputs: strip(r.outputs) }));
     const types: Record<string, TypeBytes> = {};
     for (const r of state.resources) {
-        const t = (types[r.type] ??= { count: 0, bytes: 0, bytesWithoutTunnelRows: 0 });
+        const t = (types[typeKey(r)] ??= { count: 0, bytes: 0, bytesWithoutTunnelRows: 0 });
         t.count++;
         t.bytes += jsonBytes(r);
         t.bytesWithoutTunnelRows += jsonBytes(withoutTunnelRows(r));
@@ -91,7 +103,7 @@ export interface WholeStateEstimate {
 }
 
 /** Resource types whose state the no-lab run cannot show (it stops before them): taken from the lab. */
-const fromLab = (type: string) => type.startsWith("pulumi-nodejs:dynamic") || type === "pulumi:pulumi:Stack" || type === "kube-ovn-ipsec:index:KubeOvnIpsec";
+const fromLab = (type: string) => type.startsWith("pulumi-nodejs:dynamic") || type === "pulumi:pulumi:Stack" || type === "kube-ovn-ipsec:index:KubeOvnIpsec" || type === CA_SECRET_KEY;
 
 /**
  * The whole state at the no-lab run's N: its tls and Kubernetes resources as measured, plus, per
