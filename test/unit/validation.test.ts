@@ -203,6 +203,32 @@ describe("validation boundaries and messages (mutation survivors of the 2026-12-
         expect(validateArgs(all)).toMatchObject({ enabled: false, waitFor: "none", timeoutSeconds: 30, parallelism: 3, exec: { timeoutSeconds: 30, retries: 1 }, publishSecrets: false, failClosed: true, natTraversal: true, ca: { generation: 2 }, certificate: { validityHours: 100 } });
     });
 
+    it("file paths: 1 to 4096 characters without NUL, CR or LF; a file that exists and can be read", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koi-paths-"));
+        try {
+            const file = path.join(dir, "kubeconfig");
+            fs.writeFileSync(file, "apiVersion: v1\n");
+            const kubeconfig = (p: string) => problemsOf({ ...base, access: { kubectl: { kubeconfig: p } } });
+            expect(kubeconfig(file)).toEqual([]);
+            expect(validateArgs({ ...base, access: { kubectl: { kubeconfig: file } } }).access).toMatchObject({ kubeconfig: file });
+            // The length bound, at both ends (the path need not exist for the length rule: binary).
+            const binary = (p: string) => problemsOf({ ...base, access: { kubectl: { binary: p } } });
+            const long = `/${"a".repeat(4095)}`;
+            expect(binary(long)).toEqual([expect.stringMatching(/^access\.kubectl\.binary "\/a+\.\.\.: is not an installed program/)]);
+            expect(binary(`${long}a`)).toEqual([expect.stringMatching(/^access\.kubectl\.binary "\/a+\.\.\.: must be a non-empty path without control characters$/)]);
+            expect(binary("")).toEqual(['access.kubectl.binary "": must be a non-empty path without control characters']);
+            for (const c of ["\0", "\r", "\n"]) expect(kubeconfig(`${file}${c}x`)).toEqual([expect.stringMatching(/^access\.kubectl\.kubeconfig .*: must be a non-empty path without control characters$/)]);
+            expect(problemsOf({ ...base, access: { kubectl: { kubeconfig: 42 } } })).toEqual(["access.kubectl.kubeconfig 42: must be a non-empty path without control characters"]);
+            // A file-system error other than ENOENT is named by its code (a symlink loop: ELOOP).
+            const loop = path.join(dir, "loop");
+            fs.symlinkSync(loop, loop);
+            expect(kubeconfig(loop)).toEqual([`access.kubectl.kubeconfig ${JSON.stringify(loop)}: cannot be read (ELOOP)`]);
+            expect(kubeconfig(path.join(dir, "missing"))).toEqual([`access.kubectl.kubeconfig ${JSON.stringify(path.join(dir, "missing"))}: does not exist`]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("at most 5000 nodes", () => {
         const many = (n: number) => Array.from({ length: n }, (_, i) => node(`n${i}`, `sid-${i}`));
         expect(problemsOf({ ...base, nodes: many(5000) })).toEqual([]);
