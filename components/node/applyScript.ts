@@ -129,7 +129,9 @@ ${p.guard ? "guard_install" : "guard_remove"}
 # OVSDB. Where the image allows (monitorStart.ts) the IKE daemon starts first and the monitor
 # leaves it running; else the monitor's init script restarts the IKE daemon itself, and the
 # IKE daemon is started here only if that did not.
-mark() { grep -qx "$1" "$MARK" 2>/dev/null && return 0; out=$(echo "$1" 2>&1 >>"$MARK") || fail_cmd write-marker "$out" "writing $MARK"; }
+# (A restart below changes nothing about who started a daemon: no mark then.)
+restarting=0
+mark() { [ "$restarting" = 1 ] && return 0; grep -qx "$1" "$MARK" 2>/dev/null && return 0; out=$(echo "$1" 2>&1 >>"$MARK") || fail_cmd write-marker "$out" "writing $MARK"; }
 pid_alive() { p=$(cat "$1" 2>/dev/null) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 charon_gone() { ! pid_alive /var/run/charon.pid; }
 # A charon whose starter died (killed, or its pod restarted under it) answers \`ipsec status\`
@@ -142,8 +144,16 @@ if pid_alive /var/run/charon.pid && ! pid_alive /var/run/starter.charon.pid; the
 fi
 if ike_up; then ike_before=1; else ike_before=0; fi
 ${p.restartServices ? `if monitor_up; then
-    run_service openvswitch-ipsec restart || fail_cmd restart-ipsec "$(service_said)" "service openvswitch-ipsec restart (the kernel had lost the IPsec policies)"
-    wait_until 30 monitor_up || fail $TRANSIENT restart-ipsec "ovs-monitor-ipsec did not answer within $waited s of its restart"
+    if ${QUICK_START_SUPPORTED}; then
+        # Both stopped here and started below without the init script's restart and its sleeps.
+        restarting=1
+        run_service openvswitch-ipsec stop || fail_cmd restart-ipsec "$(service_said)" "service openvswitch-ipsec stop (the kernel had lost the IPsec policies)"
+        run_service ipsec stop || fail_cmd restart-ipsec "$(service_said)" "service ipsec stop (the kernel had lost the IPsec policies)"
+        wait_until 10 charon_gone || fail $TRANSIENT restart-ipsec "strongSwan's charon did not stop within $waited s"
+    else
+        run_service openvswitch-ipsec restart || fail_cmd restart-ipsec "$(service_said)" "service openvswitch-ipsec restart (the kernel had lost the IPsec policies)"
+        wait_until 30 monitor_up || fail $TRANSIENT restart-ipsec "ovs-monitor-ipsec did not answer within $waited s of its restart"
+    fi
 fi` : ""}
 start_ike() {
     mark ike

@@ -11,6 +11,7 @@ import { execFile } from "child_process";
 import { promisify } from "util";
 import type { IpsecStatus, NodeStatusReport } from "../../components";
 import { GUARD_CHAIN } from "../../components/node/guardRules";
+import { STARTED_MARKER } from "../../components/node/nodeFiles";
 import { purposeOf } from "../../components/transport/scriptKit";
 import { Harness, HarnessError, UpResult, unwrapMap } from "../../tools/engine/engine";
 import { ExecProxy } from "../support/execProxy";
@@ -174,6 +175,39 @@ describe("a reboot (reboot-node) after the enable", () => {
         for (const n of others) expect(fingerprint(n)).toBe(before.get(n.name));
         // What the check saw, and so why it repaired, is in the node's inputs of that run.
         expect(h.resource(`kube-ovn-ipsec-${victim().name}`).inputs.drift).toEqual(expect.arrayContaining(["our certificate files are not on the node (its /etc/ipsec.d was reset, e.g. by a pod restart)", "ovs-monitor-ipsec is not running"]));
+    });
+});
+
+describe("the kernel loses the IPsec policies while the daemons run (ip xfrm policy flush)", () => {
+    it("up reports why, restarts that node's daemons so that they install the policies again, and touches no other node", async () => {
+        const v = victim();
+        const others = lab.nodes.filter((n) => n.name !== v.name);
+        const before = new Map(others.map((n) => [n.name, fingerprint(n)]));
+        const pidsBefore = servicePids(lab, v.name);
+        const startedBy = () => podSh(lab, v.target, `cat ${STARTED_MARKER}`).stdout;
+        const markerBefore = startedBy();
+        // Geneve's policies (charon's per-socket policies for IKE stay through a flush).
+        const policies = () => podOk(lab, v.target, "ip xfrm policy list | grep -c 'proto udp .*port 6081' || true").trim();
+        const installed = policies();
+        expect(Number(installed)).toBeGreaterThan(0);
+        podOk(lab, v.target, "ip xfrm policy flush && ip xfrm state flush");
+        expect(policies()).toBe("0");
+        proxy.clear();
+        const since = Date.now();
+        const up = await upExpectingNoFailure({}, { skipPreview: true });
+        expectObserved(up.outputs as never, true, since);
+        expect(h.resource(`kube-ovn-ipsec-${v.name}`).inputs.drift).toEqual(["2 configured tunnel(s) have no kernel IPsec policy"]);
+        expect(commandsOn(v).filter((c) => c !== "observe")).toEqual(["apply"]);
+        // Both daemons are new processes; the policies are back, as many as before.
+        const pidsAfter = servicePids(lab, v.name);
+        expect(pidsAfter.monitor).not.toBeNull();
+        expect(pidsAfter.charon).not.toBeNull();
+        expect(pidsAfter.monitor).not.toBe(pidsBefore.monitor);
+        expect(pidsAfter.charon).not.toBe(pidsBefore.charon);
+        expect(policies()).toBe(installed);
+        // Who started the daemons is unchanged (destroy stops only what we started).
+        expect(startedBy()).toBe(markerBefore);
+        for (const n of others) expect(fingerprint(n)).toBe(before.get(n.name));
     });
 });
 
