@@ -190,6 +190,12 @@ describe("the CAs a node shows, and where a CA change stands", () => {
         expect(caRotationPhase([onOld([OLD])], undefined)).toBe("none");
         expect(summarize([onOld([OLD, NEW]), onNew([OLD, NEW])], true, "configured", NEW).ca).toEqual({ current: NEW, rotation: "reissuing" });
     });
+
+    it("a node without a certificate of ours (signedBy unknown) is no re-issue still to do", () => {
+        const noCert = evaluateNode(expect1(), observed({ manifest: null, trustedCas: [NEW] }));
+        expect(noCert.ca).toEqual({ signedBy: undefined, trusted: [NEW] });
+        expect(caRotationPhase([noCert, onNew([NEW])], NEW)).toBe("none");
+    });
 });
 
 describe("summarize and describeNode, against mutation survivors (2026-12-03 run)", () => {
@@ -420,5 +426,39 @@ describe("a node that is not encrypting says so", () => {
         expect(r.problems).toContain("kube-ovn-ipsec's certificate files are not on the node (its /etc/ipsec.d was reset, e.g. by a pod restart)");
         expect(r.action).toMatch(/^run `pulumi up`/);
         expect(r.ready).toBe(false);
+    });
+});
+
+describe("evaluateNode, against the survivors of the second mutation run (2026-12-03)", () => {
+    const manyPeers = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `peer-${String(i).padStart(2, "0")}`, systemId: `sid-${i}` }));
+
+    it("an unreadable node: unknown, with the reason, no warnings, what to check, and every peer missing", () => {
+        const r = evaluateNode(expect1({ failClosed: true }), { ...observed(), reachable: false, error: null });
+        expect(r).toMatchObject({
+            health: "unknown",
+            problems: ["the node cannot be read: unknown error"],
+            warnings: [],
+            action: "check the node's ovs-ovn pod (kubectl -n kube-system get pods -l app=ovs -o wide) and run `pulumi up` again",
+            guard: { wanted: true, installed: false, drops: 0 },
+            missingPeers: peers.map((p) => p.name),
+            ready: false,
+        });
+        expect(describeNode(r)).toBe("kube-ovn-control-plane: unknown: unknown error");
+        expect(evaluateNode(expect1({ enabled: false }), { ...observed(), reachable: false, error: "gone" }).missingPeers).toEqual([]);
+    });
+
+    it("the guard's warning about Geneve interfaces it cannot cover, only when the guard is wanted", () => {
+        const invalid = { ...observed().guard, jumps: 1, chain: true, addresses: ["10.99.0.12", "10.99.0.13"], invalid: ["peer.example", "fe80::1%eth0"] };
+        const wanted = evaluateNode(expect1({ failClosed: true }), observed({ guard: invalid }));
+        expect(wanted.warnings).toEqual(['Geneve interfaces with remote addresses that are not IP addresses are not covered by the fail-closed guard: "peer.example", "fe80::1%eth0"']);
+        expect(evaluateNode(expect1({ failClosed: true }), observed({ guard: { ...invalid, invalid: [] } })).warnings).toEqual([]);
+        expect(evaluateNode(expect1({ failClosed: false }), observed({ guard: { ...invalid, jumps: 0, chain: false } })).warnings).toEqual([]);
+    });
+
+    it("lists at most 10 names, then how many more", () => {
+        const unconfiguredTo = (n: number) => evaluateNode(expect1({ peers: manyPeers(n) }), observed()).problems.find((p) => p.startsWith("no CONFIGURED IPsec tunnel to "));
+        const names = (n: number) => manyPeers(n).map((p) => p.name);
+        expect(unconfiguredTo(10)).toBe(`no CONFIGURED IPsec tunnel to ${names(10).join(", ")}`);
+        expect(unconfiguredTo(12)).toBe(`no CONFIGURED IPsec tunnel to ${names(10).join(", ")} and 2 more`);
     });
 });

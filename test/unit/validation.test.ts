@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { KubeOvnIpsec, KubeOvnIpsecArgs, ValidationError, validateArgs } from "../../components";
+import { resolveAccess } from "../../components/validation";
 import { captureGraph } from "../support/graph";
 
 const node = (name: string, systemId: string) => ({ name, systemId });
@@ -227,6 +228,57 @@ describe("validation boundaries and messages (mutation survivors of the 2026-12-
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+
+    it("resolves every default, and accepts every kubectl option at once", () => {
+        const resolved = validateArgs(base);
+        expect(resolved.access).toEqual({ kind: "kubectl", kubectl: "kubectl", kubeconfig: null, context: null, namespace: "kube-system", ovsPodSelector: "app=ovs", ovsContainer: "openvswitch", centralPodSelector: "ovn-nb-leader=true", centralContainer: "ovn-central", kubeOvnVersion: null });
+        expect(resolved.ca).toMatchObject({ algorithm: "ECDSA-P256", commonName: "kube-ovn-ipsec CA", organization: "kube-ovn", validityHours: 87600, generation: 1 });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "koi-kc-"));
+        try {
+            const kubeconfig = path.join(dir, "config");
+            fs.writeFileSync(kubeconfig, "apiVersion: v1\n");
+            const kubectl = { kubeconfig, context: "ctx@cluster", namespace: "ovn", binary: "kubectl", ovsPodSelector: "app=ovs2", ovsContainer: "ovs", centralPodSelector: "leader=yes", centralContainer: "central", kubeOvnVersion: "v1.12.35" };
+            expect(problemsOf({ ...base, access: { kubectl } })).toEqual([]);
+            const { binary, ...rest } = kubectl;
+            expect(validateArgs({ ...base, access: { kubectl } }).access).toEqual({ kind: "kubectl", kubectl: binary, ...rest });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("names each rule it refuses: containers, selectors, the CA subject, objects that are not objects", () => {
+        const kubectl = (o: Record<string, unknown>) => problemsOf({ ...base, access: { kubectl: o } });
+        expect(kubectl({ ovsContainer: "Bad_Name" })).toEqual(['access.kubectl.ovsContainer "Bad_Name": must be a container name (DNS-1123 label)']);
+        expect(kubectl({ centralContainer: "-x" })).toEqual(['access.kubectl.centralContainer "-x": must be a container name (DNS-1123 label)']);
+        expect(kubectl({ centralPodSelector: "a b" })).toEqual(['access.kubectl.centralPodSelector "a b": must be one label requirement like ovn-nb-leader=true']);
+        expect(problemsOf({ ...base, ca: { commonName: "a/b" } })).toEqual(['ca.commonName "a/b": must be 1-64 of A-Z a-z 0-9 space . _ -']);
+        expect(problemsOf({ ...base, ca: { organization: "" } })).toEqual(['ca.organization "": must be 1-64 of A-Z a-z 0-9 space . _ -']);
+        expect(problemsOf({ ...base, access: "kubectl" })).toEqual(['access "kubectl": must be an object: { kubectl: {...} } or { command: {...} }']);
+        expect(problemsOf({ ...base, access: { kubectl: 1 } })).toEqual(["access.kubectl 1: must be an object"]);
+        expect(problemsOf({ ...base, certificate: [] })).toEqual(["certificate []: must be an object"]);
+        expect(problemsOf({ ...base, ca: "x" })).toEqual(['ca "x": must be an object']);
+        // Two problems: two lines, each its own.
+        expect(problemsOf({ ...base, ca: "x", certificate: [] })).toEqual(["certificate []: must be an object", 'ca "x": must be an object']);
+    });
+
+    it("command access: every prefix element, the first one's program, the targets' shape and keys", () => {
+        const command = (o: Record<string, unknown>) => problemsOf({ ...base, access: { command: { ...cmd().command, ...o } } });
+        expect(problemsOf({ ...base, access: { command: "nsenter" } })).toEqual(expect.arrayContaining(['access.command "nsenter": must be an object: { prefix, targets, kubeOvnVersion }']));
+        expect(command({ prefix: ["nsenter", "", "{target}"] })).toEqual(['access.command.prefix[1] "": must be a non-empty string without NUL']);
+        expect(command({ prefix: ["nsenter", "x".repeat(4096), "{target}"] })).toEqual([]);
+        expect(command({ prefix: ["nsenter", "x".repeat(4097), "{target}"] })).toEqual([expect.stringMatching(/^access\.command\.prefix\[1\] "x+\.\.\.: must be a non-empty string without NUL$/)]);
+        expect(command({ prefix: ["/nonexistent/prog", "{target}"] })).toEqual(['access.command.prefix[0] "/nonexistent/prog": is not an installed program (not on PATH, or not executable)']);
+        // No valid element at all: reported, not a crash on the missing first element.
+        expect(command({ prefix: [42] })).toEqual(["access.command.prefix[0] 42: must be a non-empty string without NUL", "access.command.prefix [42]: must contain the placeholder {target}"]);
+        expect(command({ targets: { central: "c", nodes: "w1" } })).toEqual(expect.arrayContaining(['access.command.targets.nodes "w1": must map node names to targets']));
+        expect(command({ targets: { central: "c", nodes: { "worker-1": "w1", "worker-2": "w2", Bad_Key: "x" } } })).toEqual(['access.command.targets.nodes "Bad_Key": key must be a Kubernetes node name']);
+    });
+
+    it("resolveAccess (node discovery) refuses a bad access the same way", () => {
+        expect(() => resolveAccess({ kubectl: { namespace: "Bad" } } as never)).toThrow(ValidationError);
+        expect(() => resolveAccess({ kubectl: { namespace: "Bad" } } as never)).toThrow(/access\.kubectl\.namespace "Bad": must be a Kubernetes namespace/);
+        expect(resolveAccess(undefined)).toMatchObject({ kind: "kubectl", namespace: "kube-system" });
     });
 
     it("at most 5000 nodes", () => {
