@@ -75,7 +75,12 @@ export function strongswanConns(lab: LabStatus, node: string): { conns: number; 
 
 /** Lines of charon's log (the lab's /var/log/charon.log) that match `pattern`: a grep -E pattern, or with `fixed` a plain string. */
 export function charonLogCount(lab: LabStatus, node: LabNode, pattern: string, fixed = false): number {
-    return Number(podSh(lab, node.target, `grep -c${fixed ? "F" : "E"} ${shellQuote(pattern)} /var/log/charon.log`).stdout.trim() || "0");
+    return logLineCount(lab, node, "/var/log/charon.log", pattern, fixed);
+}
+
+/** Lines of a log file in the pod that match `pattern` (grep -E, or with `fixed` a plain string); 0 when the file is missing. */
+function logLineCount(lab: LabStatus, node: LabNode, file: string, pattern: string, fixed: boolean): number {
+    return Number(podSh(lab, node.target, `grep -c${fixed ? "F" : "E"} ${shellQuote(pattern)} ${shellQuote(file)}`).stdout.trim() || "0");
 }
 
 /** What ovs-monitor-ipsec logs when it restarts strongSwan at its start (`ipsec restart`, with its `sleep 2`). */
@@ -83,7 +88,7 @@ export const MONITOR_RESTARTS_IKE = "Restarting StrongSwan";
 
 /** Lines of the node's ovs-monitor-ipsec log that contain `text` (a plain string). */
 export function monitorLogCount(lab: LabStatus, node: LabNode, text: string): number {
-    return Number(podSh(lab, node.target, `grep -cF ${shellQuote(text)} /var/log/openvswitch/ovs-monitor-ipsec.log`).stdout.trim() || "0");
+    return logLineCount(lab, node, "/var/log/openvswitch/ovs-monitor-ipsec.log", text, true);
 }
 
 /**
