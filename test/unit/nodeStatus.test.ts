@@ -462,3 +462,81 @@ describe("evaluateNode, against the survivors of the second mutation run (2026-1
         expect(unconfiguredTo(12)).toBe(`no CONFIGURED IPsec tunnel to ${names(10).join(", ")} and 2 more`);
     });
 });
+
+describe("describeNode, against the survivors of the third mutation run (2026-12-04)", () => {
+    const healthy = evaluateNode(expect1(), observed());
+
+    it("describeNode: the IKE daemon's state, the tunnels listed when none are expected, the warnings", () => {
+        // Disabled, with tunnels still listed: those of ours, those left out of the table, and
+        // those to nodes outside the stack are all counted.
+        const listed: NodeStatusReport = { ...healthy, expectedTunnels: 0, tunnelsOmitted: 4, otherTunnels: 3, ikeDaemonRunning: false, warnings: ["w1", "w2"], impact: undefined };
+        expect(describeNode(listed)).toBe(
+            `kube-ovn-control-plane: ${healthy.tunnels.length + 4 + 3} IPsec tunnels listed (ovs-monitor-ipsec running, IKE daemon NOT running, IKE SAs up 0, CHILD SAs installed 0) warnings: w1; w2`,
+        );
+        expect(healthy.tunnels.length).toBe(2);
+    });
+
+    it("describeNode: at most five tunnels that are not configured, each with its reason when it has one", () => {
+        const base = healthy.tunnels[0];
+        const bad = Array.from({ length: 7 }, (_, i) => ({ ...base, interface: `ovn-bad${i}-0`, state: i % 2 === 0 ? ("INVALID" as const) : ("REMOVED" as const), stateDetail: i % 2 === 0 ? `reason ${i}` : undefined }));
+        const r: NodeStatusReport = { ...healthy, tunnels: [...healthy.tunnels, ...bad] };
+        expect(describeNode(r)).toBe(
+            "kube-ovn-control-plane: 2/2 tunnels CONFIGURED, 0/2 established (ovs-monitor-ipsec running, IKE daemon running, IKE SAs up 0, CHILD SAs installed 0) " +
+                "not configured: ovn-bad0-0 INVALID (reason 0); ovn-bad1-0 REMOVED; ovn-bad2-0 INVALID (reason 2); ovn-bad3-0 REMOVED; ovn-bad4-0 INVALID (reason 4)",
+        );
+    });
+});
+
+describe("evaluateNode, against the survivors of the third mutation run (2026-12-04)", () => {
+    const n1Tunnels = fixture("tunnels-show-3node-configured-n1.txt");
+    // Both peers with an ESTABLISHED IKE SA and INSTALLED CHILD SAs both ways.
+    const bothEstablished = fixture("ipsec-status-child-installed-handmade.txt");
+    const WORKER_SID = peers[0].systemId;
+
+    it("describeNode joins several problems with '; ', and an unknown key mode is shown as '?'", () => {
+        const down = evaluateNode(expect1(), observed({ monitorRunning: false, ikeDaemonRunning: false }));
+        expect(describeNode(down)).toContain("missing: ovs-monitor-ipsec is not running; the IKE daemon (strongSwan charon) is not running =>");
+        expect(evaluateNode(expect1(), observed({ privateKeyMode: null })).problems).toEqual(["the private key file has mode ?, not 600"]);
+    });
+
+    it("with every peer established, ready for `established`; an IKE SA still CONNECTING establishes nothing", () => {
+        const all = evaluateNode(expect1({ waitFor: "established" }), observed({}, n1Tunnels, bothEstablished));
+        expect([all.established, all.ready, all.tunnels.every((t) => t.ikeEstablished && t.established)]).toEqual([2, true, true]);
+        const connecting = bothEstablished.replace("ovn-8ecc6b-0-in-1[1]: ESTABLISHED 12 minutes ago,", "ovn-8ecc6b-0-in-1[1]: CONNECTING,");
+        const r = evaluateNode(expect1({ waitFor: "established" }), observed({}, n1Tunnels, connecting));
+        expect(r.tunnels.map((t) => [t.remoteName, t.ikeEstablished]).sort()).toEqual([[peers[1].systemId, true], [WORKER_SID, false]].sort());
+        expect([r.established, r.ready]).toEqual([1, false]);
+    });
+
+    it("a tunnel whose reply names no remote IP is matched to its IKE SA by the peer's identity alone", () => {
+        const noIp = n1Tunnels.replace("  Remote IP:      10.99.0.12", "  Remote IP:      None");
+        const r = evaluateNode(expect1(), observed({}, noIp, bothEstablished));
+        const toWorker = r.tunnels.find((t) => t.remoteName === WORKER_SID);
+        expect([toWorker?.remoteIp, toWorker?.ikeEstablished]).toEqual([undefined, true]);
+    });
+
+    it("a tunnel that is not CONFIGURED is not established, whatever strongSwan has for it", () => {
+        const init = n1Tunnels.replace("Interface name: ovn-8ecc6b-0 v1 (CONFIGURED)", "Interface name: ovn-8ecc6b-0 v1 (INIT)");
+        const r = evaluateNode(expect1({ waitFor: "established" }), observed({}, init, bothEstablished));
+        const toWorker = r.tunnels.find((t) => t.remoteName === WORKER_SID);
+        expect([toWorker?.state, toWorker?.ikeEstablished, toWorker?.childSasInstalled, toWorker?.established]).toEqual(["INIT", true, 2, false]);
+        expect(r.ready).toBe(false);
+    });
+
+    it("`established` is not ready on a node that is not protected, or whose tunnels lack forced encapsulation, even with every peer established", () => {
+        const unguarded = evaluateNode(expect1({ waitFor: "established", failClosed: true }), observed({}, n1Tunnels, bothEstablished));
+        expect([unguarded.health, unguarded.established, unguarded.ready]).toEqual(["notProtected", 2, false]);
+        const unforced = evaluateNode(expect1({ waitFor: "established", natTraversal: true }), observed({}, n1Tunnels, bothEstablished));
+        expect([unforced.health, unforced.established, unforced.ready]).toEqual(["protected", 2, false]);
+    });
+
+    it("a disabled node whose IKE is stuck says IPsec is off, not that traffic is held", () => {
+        // Real captures of UDP 500 blocked between kube-ovn-worker (.12) and kube-ovn-worker2 (.13).
+        const WORKER = "1cf67534-773c-477f-aab3-a68f109e564e";
+        const x: Expectation = { node: "kube-ovn-worker", systemId: WORKER, peers: [{ name: "kube-ovn-control-plane", systemId: "7f447840-c407-4f4a-a7e6-d1dd526617ba" }, { name: "kube-ovn-worker2", systemId: "63c90f04-b694-4204-b2b3-00e288d3482a" }], enabled: true, waitFor: "configured", failClosed: false, natTraversal: false };
+        const o = observed({ systemId: WORKER, ikeStuck: ["ovn-63c90f-0-in-1[4]"] }, fixture("tunnels-show-ike-lab-worker.txt"), fixture("ipsec-status-ike-sa-init-unanswered.txt"));
+        expect(evaluateNode(x, o).impact).toContain("is held by the IPsec policies");
+        const off = evaluateNode({ ...x, enabled: false }, o);
+        expect([off.health, off.impact, off.warnings]).toEqual(["disabled", "IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted", []]);
+    });
+});
