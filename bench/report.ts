@@ -7,6 +7,7 @@ import type { MachineDetails } from "./machine";
 import type { ReplayResult } from "./manualReplay";
 import type { ProgramCostSample } from "./programCost";
 import { LabStateSample, StateSizeSample, wholeStateEstimate } from "../tools/engine/stateSize";
+import type { UpResult } from "../tools/engine/types";
 import { Stat, stat } from "./stats";
 
 export { Stat, stat };
@@ -55,8 +56,21 @@ export interface EnableAtN {
     ratio: { warm: number; cold: number };
 }
 
+/**
+ * How a flag flip's `up` is invoked: as users run it (this project's Pulumi.yaml refreshes
+ * first, and every `pulumi up` previews), and the CLI's flags that leave parts of that out.
+ */
+export const FLIP_VARIANTS = [
+    { label: "pulumi up", skipPreview: false, refresh: undefined },
+    { label: "pulumi up --refresh=false", skipPreview: false, refresh: false },
+    { label: "pulumi up --skip-preview --refresh=false", skipPreview: true, refresh: false },
+] as const;
+export type FlipVariant = (typeof FLIP_VARIANTS)[number];
+
 export interface FlagFlipSample {
     run: number;
+    /** FLIP_VARIANTS label. */
+    variant: string;
     offMs: number;
     onMs: number;
     offExecs: ExecCounts;
@@ -65,6 +79,9 @@ export interface FlagFlipSample {
     onCpuBusyPct: number;
     offPhases: Phase[];
     onPhases: Phase[];
+    /** Where each `up`'s time went: its preview, the update's refresh, its program. */
+    offTimings: UpResult["timings"];
+    onTimings: UpResult["timings"];
     servicePidsUnchanged: boolean;
     nodeResourcesChanged: string[];
 }
@@ -236,9 +253,10 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
         );
     }
 
-    if (r.flagFlip.length > 0) {
-        const off = stat(r.flagFlip.map((f) => f.offMs));
-        const on = stat(r.flagFlip.map((f) => f.onMs));
+    const asUsersRun = r.flagFlip.filter((f) => f.variant === FLIP_VARIANTS[0].label);
+    if (asUsersRun.length > 0) {
+        const off = stat(asUsersRun.map((f) => f.offMs));
+        const on = stat(asUsersRun.map((f) => f.onMs));
         const restarted = r.flagFlip.filter((f) => !f.servicePidsUnchanged).length;
         const worst = Math.max(off.max, on.max);
         const floor = r.flagFloor.onMs.length > 0 ? `; lab floor without any tool: off ${range(stat(r.flagFloor.offMs))}, on ${range(stat(r.flagFloor.onMs))}` : "";
@@ -250,10 +268,23 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
             add(
                 "10",
                 `each flag flip within ${FLIP_FLOOR_FACTOR}× of the lab floor (every run)`,
-                `off ×${(off.max / offFloor).toFixed(2)}, on ×${(on.max / onFloor).toFixed(2)} of the floor's median (slowest run each way); before the program's first step: off ${range(stat(r.flagFlip.map((f) => beforeFirstStepMs(f.offPhases))))}, on ${range(stat(r.flagFlip.map((f) => beforeFirstStepMs(f.onPhases))))}`,
+                `off ×${(off.max / offFloor).toFixed(2)}, on ×${(on.max / onFloor).toFixed(2)} of the floor's median (slowest run each way); before the program's first step: off ${range(stat(asUsersRun.map((f) => beforeFirstStepMs(f.offPhases))))}, on ${range(stat(asUsersRun.map((f) => beforeFirstStepMs(f.onPhases))))}`,
                 worstRatio <= FLIP_FLOOR_FACTOR,
                 `×${worstRatio.toFixed(2)} of the floor`,
             );
+            // The same target for the leanest invocation the CLI offers: what is left is one
+            // program start and the flip's own steps.
+            const lean = r.flagFlip.filter((f) => f.variant === FLIP_VARIANTS[2].label);
+            if (lean.length > 0) {
+                const leanRatio = Math.max(stat(lean.map((f) => f.offMs)).max / offFloor, stat(lean.map((f) => f.onMs)).max / onFloor);
+                add(
+                    "10",
+                    `the same with \`${FLIP_VARIANTS[2].label}\``,
+                    `off ${range(stat(lean.map((f) => f.offMs)))}, on ${range(stat(lean.map((f) => f.onMs)))}: ×${leanRatio.toFixed(2)} of the floor (slowest run)`,
+                    leanRatio <= FLIP_FLOOR_FACTOR,
+                    `×${leanRatio.toFixed(2)} of the floor`,
+                );
+            }
         }
         add("2", "no service restart during the flag flips", `${r.flagFlip.length - restarted}/${r.flagFlip.length} runs with the same ovs-monitor-ipsec and charon pids`, restarted === 0, `${restarted} run(s) restarted a service`);
     }
@@ -388,9 +419,10 @@ export function printReport(r: BenchResults): void {
         p();
         p(
             table(
-                ["run", "off", "before the first step", "in pods / outside", "execs off (per node / central)", "on", "before the first step", "in pods / outside", "execs on (per node / central)", "CPU busy off / on", "service pids unchanged", "node resources changed"],
+                ["run", "invoked as", "off", "before the first step", "in pods / outside", "execs off (per node / central)", "on", "before the first step", "in pods / outside", "execs on (per node / central)", "CPU busy off / on", "service pids unchanged", "node resources changed"],
                 r.flagFlip.map((f) => [
                     String(f.run),
+                    `\`${f.variant}\``,
                     s1(f.offMs),
                     s1(beforeFirstStepMs(f.offPhases)),
                     `${s1(inPodCriticalMs(f.offExecs))} / ${s1(f.offMs - inPodCriticalMs(f.offExecs))}`,
@@ -409,10 +441,29 @@ export function printReport(r: BenchResults): void {
             p();
             p(`- lab floor, no tool (ovn-nbctl set + in-pod wait on every node; bench/labFloor.ts): off ${range(stat(r.flagFloor.offMs))}, on ${range(stat(r.flagFloor.onMs))}`);
         }
-        const med = medianSample(r.flagFlip, (f) => f.offMs + f.onMs);
         p();
-        p(`- off (run ${med.run}): ${phasesLine(med.offPhases)}`);
-        p(`- on (run ${med.run}): ${phasesLine(med.onPhases)}`);
+        p("Where each flip's time went (median run of each invocation): the preview (a deployment of its own, with its refresh), the update's refresh, the update's program (from its start to its exit: every step runs meanwhile), of which its start (node, ts-node, @pulumi/*, the program, to its first registration).");
+        p();
+        p(
+            table(
+                ["invoked as", "way", "up", "preview", "update: refresh", "update: program", "of which its start"],
+                FLIP_VARIANTS.flatMap((v) => {
+                    const runs = r.flagFlip.filter((f) => f.variant === v.label);
+                    if (runs.length === 0) return [];
+                    const med = medianSample(runs, (f) => f.offMs + f.onMs);
+                    const row = (way: string, ms: number, t: FlagFlipSample["offTimings"]) => [`\`${v.label}\``, way, s1(ms), t.previewMs === null ? "none" : s1(t.previewMs), t.refreshMs === null ? "none" : s1(t.refreshMs), t.programMs === null ? "?" : s1(t.programMs), t.programStartMs === null ? "?" : s1(t.programStartMs)];
+                    return [row("off", med.offMs, med.offTimings), row("on", med.onMs, med.onTimings)];
+                }),
+            ),
+        );
+        for (const v of FLIP_VARIANTS) {
+            const runs = r.flagFlip.filter((f) => f.variant === v.label);
+            if (runs.length === 0) continue;
+            const med = medianSample(runs, (f) => f.offMs + f.onMs);
+            p();
+            p(`- \`${v.label}\`, off (run ${med.run}): ${phasesLine(med.offPhases)}`);
+            p(`- \`${v.label}\`, on (run ${med.run}): ${phasesLine(med.onPhases)}`);
+        }
         p();
     }
 

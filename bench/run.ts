@@ -2,7 +2,7 @@
  * `npm run bench`: the benchmark of issue 5 (what is measured and how: bench/README.md).
  *
  *   1. enable on N = 3 and 6 lab nodes vs. a replay of the manual procedure on the same lab
- *   2. enabled=false and back (flag flip) at N = 6
+ *   2. enabled=false and back (flag flip) at N = 6: as users run `pulumi up`, and with --refresh=false / --skip-preview
  *   3. program cost under mocks for 10, 100, 1000 nodes (no cluster)
  *   4. a no-change `up` (with the lab's floor for the same reads) and a `refresh` at N = 6
  *   5. the repair of one node after `lab.sh restart-pod`, at N = 6
@@ -28,7 +28,7 @@ import { flagFloorMs, readFloorMs } from "./labFloor";
 import { ReplayResult, manualReplay } from "./manualReplay";
 import { measureProgramCost } from "./programCost";
 import { labStateSample, measureStateSize } from "../tools/engine/stateSize";
-import { BenchResults, EnableAtN, EnableSample, FlagFlipSample, NoChangeSample, Phase, RefreshSample, RepairSample, printReport, stat } from "./report";
+import { BenchResults, EnableAtN, EnableSample, FLIP_VARIANTS, FlagFlipSample, FlipVariant, NoChangeSample, Phase, RefreshSample, RepairSample, printReport, stat } from "./report";
 
 const QUICK = process.argv.includes("--quick");
 const LAB_SIZES = [3, 6];
@@ -95,6 +95,7 @@ interface Session {
     h: Harness;
     /** What the harness saved since the last reset (a file backend's writes). */
     written: { bytes: number; checkpoints: number };
+    onCheckpoint: (state: unknown, bytes: number) => void;
 }
 
 async function openSession(lab: LabStatus, log: ExecLog): Promise<Session> {
@@ -108,7 +109,24 @@ async function openSession(lab: LabStatus, log: ExecLog): Promise<Session> {
         written.bytes += bytes;
         written.checkpoints++;
     };
-    return { lab, log, access, host, hostStartMs, written, h: new Harness({ stack: "bench", host, onCheckpoint }) };
+    return { lab, log, access, host, hostStartMs, written, onCheckpoint, h: new Harness({ stack: "bench", host, onCheckpoint }) };
+}
+
+/**
+ * Runs `op` on a harness that starts a provider host for every deployment, as the CLI does,
+ * from the session's state, and hands the state back. The session's shared host keeps the
+ * observations of one `up` for the next one's checks (nothing changed on the node since), which
+ * a host per deployment cannot: timings and exec counts of such runs would be too good.
+ */
+async function asTheCliRuns<T>(s: Session, op: (h: Harness) => Promise<T>): Promise<T> {
+    const cli = new Harness({ stack: "bench", state: s.h.state, onCheckpoint: s.onCheckpoint });
+    try {
+        return await op(cli);
+    } finally {
+        await cli.close();
+        await s.h.close();
+        s.h = new Harness({ stack: "bench", host: s.host, onCheckpoint: s.onCheckpoint, state: cli.state });
+    }
 }
 
 async function closeSession(s: Session): Promise<void> {
@@ -137,7 +155,8 @@ async function timed<T>(s: Session, op: () => Promise<T>): Promise<Timed<T>> {
     return { wallMs, startedAt, result, execs, cpuBusyPct };
 }
 
-const up = (s: Session, over: { enabled?: boolean } = {}, skipPreview = false) => timed(s, () => s.h.up({ config: configFor(s.lab, { access: { command: s.access }, ...over }), skipPreview }));
+const up = (s: Session, over: { enabled?: boolean } = {}, skipPreview = false, refresh?: boolean, h: Harness = s.h) =>
+    timed(s, () => h.up({ config: configFor(s.lab, { access: { command: s.access }, ...over }), skipPreview, ...(refresh === undefined ? {} : { refresh }) }));
 
 const GROUPS: Record<string, string> = {
     PrivateKey: "keys+certs (tls)",
@@ -200,18 +219,23 @@ async function enable(s: Session, run: number): Promise<EnableSample> {
     };
 }
 
-/** Item 2: enabled=false (until no node has an IPsec tunnel), then true again (CONFIGURED). */
-async function flagFlip(s: Session, run: number): Promise<FlagFlipSample> {
+/** Item 2: enabled=false (until no node has an IPsec tunnel), then true again (CONFIGURED), with a provider host per deployment as the CLI runs it. */
+async function flagFlip(s: Session, run: number, variant: FlipVariant): Promise<FlagFlipSample> {
+    return asTheCliRuns(s, (h) => flagFlipOn(s, h, run, variant));
+}
+
+async function flagFlipOn(s: Session, h: Harness, run: number, variant: FlipVariant): Promise<FlagFlipSample> {
     const pidsBefore = s.lab.nodes.map((n) => servicePids(s.lab, n.name));
-    const off = await up(s, { enabled: false });
+    const off = await up(s, { enabled: false }, variant.skipPreview, variant.refresh, h);
     if (!ready(off.result)) throw new Error(`flag flip ${run}: disabling returned not ready: ${JSON.stringify(off.result.outputs.summary)}`);
     assertAllDisabled(s.lab, `after enabled=false (run ${run})`);
-    const on = await up(s);
+    const on = await up(s, {}, variant.skipPreview, variant.refresh, h);
     if (!ready(on.result)) throw new Error(`flag flip ${run}: enabling returned not ready: ${JSON.stringify(on.result.outputs.summary)}`);
     assertAllConfigured(s.lab, `after enabled=true again (run ${run})`);
     const pidsAfter = s.lab.nodes.map((n) => servicePids(s.lab, n.name));
     return {
         run,
+        variant: variant.label,
         offMs: off.wallMs,
         onMs: on.wallMs,
         offExecs: off.execs,
@@ -220,6 +244,8 @@ async function flagFlip(s: Session, run: number): Promise<FlagFlipSample> {
         onCpuBusyPct: on.cpuBusyPct,
         offPhases: phasesOf(off.result, off.startedAt),
         onPhases: phasesOf(on.result, on.startedAt),
+        offTimings: off.result.timings,
+        onTimings: on.result.timings,
         servicePidsUnchanged: JSON.stringify(pidsBefore) === JSON.stringify(pidsAfter) && pidsAfter.every((p) => p.monitor !== null && p.charon !== null),
         nodeResourcesChanged: [...dynamicChanges(off.result), ...dynamicChanges(on.result)].filter((c) => c.includes("kube-ovn-ipsec-kube-ovn-")),
     };
@@ -293,9 +319,11 @@ async function labSize(n: number, results: BenchResults): Promise<void> {
             samples.push(await enable(s, run));
             if (run === RUNS) results.stateSize.lab.push(labStateSample(s.h.state, n, s.written));
             if (n === FLIP_SIZE && run === RUNS) {
-                for (let i = 1; i <= RUNS; i++) {
-                    process.stderr.write(`   flag flip ${i}/${RUNS}\n`);
-                    results.flagFlip.push(await flagFlip(s, i));
+                for (const variant of FLIP_VARIANTS) {
+                    for (let i = 1; i <= RUNS; i++) {
+                        process.stderr.write(`   flag flip ${i}/${RUNS} (${variant.label})\n`);
+                        results.flagFlip.push(await flagFlip(s, i, variant));
+                    }
                 }
                 for (let i = 1; i <= RUNS; i++) {
                     process.stderr.write(`   lab floor for the flip ${i}/${RUNS} (ovn-nbctl + in-pod wait, no tool)\n`);
