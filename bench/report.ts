@@ -273,7 +273,7 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
                 `×${worstRatio.toFixed(2)} of the floor`,
             );
             // The same target for the leanest invocation the CLI offers: what is left is one
-            // program start and the flip's own steps.
+            // deployment (its host and program start, the checks' reads) and the flip's steps.
             const lean = r.flagFlip.filter((f) => f.variant === FLIP_VARIANTS[2].label);
             if (lean.length > 0) {
                 const leanRatio = Math.max(stat(lean.map((f) => f.offMs)).max / offFloor, stat(lean.map((f) => f.onMs)).max / onFloor);
