@@ -67,6 +67,11 @@ export const FLIP_VARIANTS = [
 ] as const;
 export type FlipVariant = (typeof FLIP_VARIANTS)[number];
 
+/** The flips of one invocation. */
+function flipsOf(r: BenchResults, variant: FlipVariant): FlagFlipSample[] {
+    return r.flagFlip.filter((f) => f.variant === variant.label);
+}
+
 export interface FlagFlipSample {
     run: number;
     /** FLIP_VARIANTS label. */
@@ -253,7 +258,7 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
         );
     }
 
-    const asUsersRun = r.flagFlip.filter((f) => f.variant === FLIP_VARIANTS[0].label);
+    const asUsersRun = flipsOf(r, FLIP_VARIANTS[0]);
     if (asUsersRun.length > 0) {
         const off = stat(asUsersRun.map((f) => f.offMs));
         const on = stat(asUsersRun.map((f) => f.onMs));
@@ -274,13 +279,15 @@ export function evaluateTargets(r: BenchResults): TargetCheck[] {
             );
             // The same target for the leanest invocation the CLI offers: what is left is one
             // deployment (its host and program start, the checks' reads) and the flip's steps.
-            const lean = r.flagFlip.filter((f) => f.variant === FLIP_VARIANTS[2].label);
+            const lean = flipsOf(r, FLIP_VARIANTS[2]);
             if (lean.length > 0) {
-                const leanRatio = Math.max(stat(lean.map((f) => f.offMs)).max / offFloor, stat(lean.map((f) => f.onMs)).max / onFloor);
+                const leanOff = stat(lean.map((f) => f.offMs));
+                const leanOn = stat(lean.map((f) => f.onMs));
+                const leanRatio = Math.max(leanOff.max / offFloor, leanOn.max / onFloor);
                 add(
                     "10",
                     `the same with \`${FLIP_VARIANTS[2].label}\``,
-                    `off ${range(stat(lean.map((f) => f.offMs)))}, on ${range(stat(lean.map((f) => f.onMs)))}: ×${leanRatio.toFixed(2)} of the floor (slowest run)`,
+                    `off ${range(leanOff)}, on ${range(leanOn)}: ×${leanRatio.toFixed(2)} of the floor (slowest run)`,
                     leanRatio <= FLIP_FLOOR_FACTOR,
                     `×${leanRatio.toFixed(2)} of the floor`,
                 );
@@ -443,23 +450,22 @@ export function printReport(r: BenchResults): void {
         }
         p();
         p("Where each flip's time went (median run of each invocation): the preview (a deployment of its own, with its refresh), the update's refresh, the update's program (from its start to its exit: every step runs meanwhile), of which its start (node, ts-node, @pulumi/*, the program, to its first registration).");
+        // The median run of each invocation that ran.
+        const medians = FLIP_VARIANTS.flatMap((v) => {
+            const runs = flipsOf(r, v);
+            return runs.length === 0 ? [] : [{ v, med: medianSample(runs, (f) => f.offMs + f.onMs) }];
+        });
         p();
         p(
             table(
                 ["invoked as", "way", "up", "preview", "update: refresh", "update: program", "of which its start"],
-                FLIP_VARIANTS.flatMap((v) => {
-                    const runs = r.flagFlip.filter((f) => f.variant === v.label);
-                    if (runs.length === 0) return [];
-                    const med = medianSample(runs, (f) => f.offMs + f.onMs);
+                medians.flatMap(({ v, med }) => {
                     const row = (way: string, ms: number, t: FlagFlipSample["offTimings"]) => [`\`${v.label}\``, way, s1(ms), t.previewMs === null ? "none" : s1(t.previewMs), t.refreshMs === null ? "none" : s1(t.refreshMs), t.programMs === null ? "?" : s1(t.programMs), t.programStartMs === null ? "?" : s1(t.programStartMs)];
                     return [row("off", med.offMs, med.offTimings), row("on", med.onMs, med.onTimings)];
                 }),
             ),
         );
-        for (const v of FLIP_VARIANTS) {
-            const runs = r.flagFlip.filter((f) => f.variant === v.label);
-            if (runs.length === 0) continue;
-            const med = medianSample(runs, (f) => f.offMs + f.onMs);
+        for (const { v, med } of medians) {
             p();
             p(`- \`${v.label}\`, off (run ${med.run}): ${phasesLine(med.offPhases)}`);
             p(`- \`${v.label}\`, on (run ${med.run}): ${phasesLine(med.onPhases)}`);
