@@ -358,6 +358,13 @@ describe("a node that is not encrypting says so", () => {
             // A stuck name that is not CONNECTING in the status read (it left in between) neither.
             expect(on(worker, "tunnels-show-ike-lab-worker.txt", "ipsec-status-ike-sa-init-unanswered.txt", ["ovn-7f4478-0-in-1[3]"]).warnings).toEqual([]);
         });
+
+        it("a disabled node whose IKE is stuck says IPsec is off, not that traffic is held", () => {
+            const ike = "ipsec-status-ike-sa-init-unanswered.txt";
+            expect(on(worker, "tunnels-show-ike-lab-worker.txt", ike, connectingIn(ike)).impact).toContain("is held by the IPsec policies");
+            const off = on({ ...worker, waitFor: "configured", enabled: false }, "tunnels-show-ike-lab-worker.txt", ike, connectingIn(ike));
+            expect([off.health, off.impact, off.warnings]).toEqual(["disabled", "IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted", []]);
+        });
     });
 
     describe("natTraversal", () => {
@@ -466,17 +473,17 @@ describe("evaluateNode, against the survivors of the second mutation run (2026-1
 describe("describeNode, against the survivors of the third mutation run (2026-12-04)", () => {
     const healthy = evaluateNode(expect1(), observed());
 
-    it("describeNode: the IKE daemon's state, the tunnels listed when none are expected, the warnings", () => {
+    it("the IKE daemon's state, the tunnels listed when none are expected, the warnings", () => {
         // Disabled, with tunnels still listed: those of ours, those left out of the table, and
         // those to nodes outside the stack are all counted.
+        expect(healthy.tunnels.length).toBe(2);
         const listed: NodeStatusReport = { ...healthy, expectedTunnels: 0, tunnelsOmitted: 4, otherTunnels: 3, ikeDaemonRunning: false, warnings: ["w1", "w2"], impact: undefined };
         expect(describeNode(listed)).toBe(
             `kube-ovn-control-plane: ${healthy.tunnels.length + 4 + 3} IPsec tunnels listed (ovs-monitor-ipsec running, IKE daemon NOT running, IKE SAs up 0, CHILD SAs installed 0) warnings: w1; w2`,
         );
-        expect(healthy.tunnels.length).toBe(2);
     });
 
-    it("describeNode: at most five tunnels that are not configured, each with its reason when it has one", () => {
+    it("at most five tunnels that are not configured, each with its reason when it has one", () => {
         const base = healthy.tunnels[0];
         const bad = Array.from({ length: 7 }, (_, i) => ({ ...base, interface: `ovn-bad${i}-0`, state: i % 2 === 0 ? ("INVALID" as const) : ("REMOVED" as const), stateDetail: i % 2 === 0 ? `reason ${i}` : undefined }));
         const r: NodeStatusReport = { ...healthy, tunnels: [...healthy.tunnels, ...bad] };
@@ -484,6 +491,11 @@ describe("describeNode, against the survivors of the third mutation run (2026-12
             "kube-ovn-control-plane: 2/2 tunnels CONFIGURED, 0/2 established (ovs-monitor-ipsec running, IKE daemon running, IKE SAs up 0, CHILD SAs installed 0) " +
                 "not configured: ovn-bad0-0 INVALID (reason 0); ovn-bad1-0 REMOVED; ovn-bad2-0 INVALID (reason 2); ovn-bad3-0 REMOVED; ovn-bad4-0 INVALID (reason 4)",
         );
+    });
+
+    it("several problems joined with '; '", () => {
+        const down = evaluateNode(expect1(), observed({ monitorRunning: false, ikeDaemonRunning: false }));
+        expect(describeNode(down)).toContain("missing: ovs-monitor-ipsec is not running; the IKE daemon (strongSwan charon) is not running =>");
     });
 });
 
@@ -493,9 +505,7 @@ describe("evaluateNode, against the survivors of the third mutation run (2026-12
     const bothEstablished = fixture("ipsec-status-child-installed-handmade.txt");
     const WORKER_SID = peers[0].systemId;
 
-    it("describeNode joins several problems with '; ', and an unknown key mode is shown as '?'", () => {
-        const down = evaluateNode(expect1(), observed({ monitorRunning: false, ikeDaemonRunning: false }));
-        expect(describeNode(down)).toContain("missing: ovs-monitor-ipsec is not running; the IKE daemon (strongSwan charon) is not running =>");
+    it("an unknown key mode is shown as '?'", () => {
         expect(evaluateNode(expect1(), observed({ privateKeyMode: null })).problems).toEqual(["the private key file has mode ?, not 600"]);
     });
 
@@ -530,13 +540,4 @@ describe("evaluateNode, against the survivors of the third mutation run (2026-12
         expect([unforced.health, unforced.established, unforced.ready]).toEqual(["protected", 2, false]);
     });
 
-    it("a disabled node whose IKE is stuck says IPsec is off, not that traffic is held", () => {
-        // Real captures of UDP 500 blocked between kube-ovn-worker (.12) and kube-ovn-worker2 (.13).
-        const WORKER = "1cf67534-773c-477f-aab3-a68f109e564e";
-        const x: Expectation = { node: "kube-ovn-worker", systemId: WORKER, peers: [{ name: "kube-ovn-control-plane", systemId: "7f447840-c407-4f4a-a7e6-d1dd526617ba" }, { name: "kube-ovn-worker2", systemId: "63c90f04-b694-4204-b2b3-00e288d3482a" }], enabled: true, waitFor: "configured", failClosed: false, natTraversal: false };
-        const o = observed({ systemId: WORKER, ikeStuck: ["ovn-63c90f-0-in-1[4]"] }, fixture("tunnels-show-ike-lab-worker.txt"), fixture("ipsec-status-ike-sa-init-unanswered.txt"));
-        expect(evaluateNode(x, o).impact).toContain("is held by the IPsec policies");
-        const off = evaluateNode({ ...x, enabled: false }, o);
-        expect([off.health, off.impact, off.warnings]).toEqual(["disabled", "IPsec is off cluster-wide (enabled: false): Geneve traffic is not encrypted", []]);
-    });
 });
